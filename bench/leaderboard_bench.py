@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from evalkit.metrics import SampleOutcome, compute
+from evalkit.pipeline.run import results_document
 from evalkit.provenance import now_iso, package_versions
-from evalkit.runner import results_document
 from evalkit.store import MANIFEST, SAMPLES, SampleRecord, write_json_atomic
 
 PROBLEMS = [f"2024-{part}-{i}" for part in ("I", "II") for i in range(1, 16)]

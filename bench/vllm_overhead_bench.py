@@ -25,12 +25,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    from evalkit import datasets as ds
     from evalkit.backends.vllm_engine import VLLMBackend
     from evalkit.config import BackendConfig, SamplingConfig, sample_seed
-    from evalkit.embedded import ensure_model
-    from evalkit.prompts import TEMPLATES
-    from evalkit.runner import build_prompts, plan_requests
+    from evalkit.data import datasets as ds
+    from evalkit.data.embedded import ensure_model
+    from evalkit.data.prompts import TEMPLATES
+    from evalkit.pipeline.run import build_prompts, plan_requests
 
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     locations = ds.DataLocations.from_env()

@@ -49,6 +49,6 @@ def runs_root(tmp_path_factory, shared_data) -> Path:
 
 @pytest.fixture(scope="session")
 def runs(runs_root):
-    from evalkit import leaderboard
+    from evalkit.report import leaderboard
 
     return leaderboard.load_runs([runs_root])

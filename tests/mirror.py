@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import read_jsonl
 
-from evalkit.datasets import GITHUB_RAW, load_card
+from evalkit.data.datasets import GITHUB_RAW, load_card
 
 MATH500_FIELDS = ("problem", "solution", "answer", "subject", "level", "unique_id")
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from conftest import GENERATIONS
 from fake_backend import FakeBackend
 
-from evalkit import datasets as ds
 from evalkit.backends.base import Completion
 from evalkit.config import resolve_run
-from evalkit.presets import find_preset
-from evalkit.prompts import load_template
-from evalkit.runner import run
-from evalkit.scoring import read_generations, save_scored_run, score
+from evalkit.data import datasets as ds
+from evalkit.data.presets import find_preset
+from evalkit.data.prompts import load_template
+from evalkit.pipeline.rescore import read_generations, save_scored_run, score
+from evalkit.pipeline.run import run
 from evalkit.verify import Verifier
 
 HOSTILE = "<script>alert('x')</script>"

@@ -29,10 +29,10 @@ def chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
 
 
 def test_page_loads_shows_the_table_and_escapes_model_text(runs, page, tmp_path):
-    from evalkit import leaderboard
+    from evalkit.report import leaderboard, publish
 
     frame = leaderboard.build(runs, "aime24")
-    (html,) = leaderboard.write(frame, runs, "aime24", page, ["html"])
+    (html,) = publish.write(frame, runs, "aime24", page, ["html"])
     dom = chromium(["--enable-logging=stderr", "--v=0", "--dump-dom", html.as_uri()], tmp_path / "profile")
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert '<table class="leaderboard">' in dom.stdout and dom.stdout.count("<tr") == len(frame) + 1

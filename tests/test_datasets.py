@@ -12,7 +12,7 @@ from conftest import read_jsonl
 from http_fixtures import serve_directory
 from mirror import build_mirror
 
-from evalkit import datasets as ds
+from evalkit.data import datasets as ds
 from evalkit.errors import EvalkitError
 
 NAMES = ["aime24", "aime25", "amc23", "math500"]

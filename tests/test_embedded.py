@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import embedded
+from evalkit.data import embedded
 from evalkit.errors import EvalkitError
 
 

@@ -35,7 +35,7 @@ def env() -> dict:
 
 @pytest.fixture(scope="module")
 def model_folder() -> Path:
-    from evalkit.embedded import ensure_model
+    from evalkit.data.embedded import ensure_model
 
     return ensure_model(CACHE)
 

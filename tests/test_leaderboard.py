@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from sample_runs import make_run
 
-from evalkit import datasets as ds
-from evalkit import leaderboard
+from evalkit.data import datasets as ds
+from evalkit.data.presets import find_preset, load_presets
 from evalkit.errors import EvalkitError
-from evalkit.presets import find_preset, load_presets
+from evalkit.report import leaderboard, publish, tables
 
 
 def test_rows_carry_their_settings_and_reported_numbers(runs):
@@ -64,9 +64,9 @@ def test_sorting_and_family_filters(runs):
 
 def test_csv_round_trips_and_markdown_is_a_github_table(runs):
     frame = leaderboard.build(runs, "aime24")
-    back = pd.read_csv(io.StringIO(leaderboard.to_csv(frame)))
+    back = pd.read_csv(io.StringIO(tables.to_csv(frame)))
     assert list(back.columns) == leaderboard.COLUMNS and len(back) == len(frame)
-    markdown = leaderboard.to_markdown(frame).splitlines()
+    markdown = tables.to_markdown(frame).splitlines()
     assert markdown[1].startswith("|---") and len(markdown) == len(frame) + 2
     widths = {line.count("|") - line.count("\\|") for line in markdown}
     assert len(widths) == 1  # every row has as many cells as the header
@@ -76,12 +76,12 @@ def test_sweeps_show_accuracy_against_step(runs):
     sweeps = leaderboard.sweep_rows(runs, "aime24")
     assert list(sweeps) == ["ckpt/dapo-run/global_step_*/actor"]
     assert [step for step, *_ in sweeps["ckpt/dapo-run/global_step_*/actor"]] == [40, 80, 120]
-    assert "| ckpt/dapo-run/global_step_*/actor | 80 |" in leaderboard.sweep_markdown(sweeps)
+    assert "| ckpt/dapo-run/global_step_*/actor | 80 |" in tables.sweep_markdown(sweeps)
 
 
 def test_html_page_is_self_contained_and_escapes_model_text(runs, tmp_path):
     frame = leaderboard.build(runs, "aime24")
-    (path,) = leaderboard.write(frame, runs, "aime24", tmp_path, ["html"])
+    (path,) = publish.write(frame, runs, "aime24", tmp_path, ["html"])
     page = path.read_text()
     assert "<table" in page and "pass@k against k" in page and "accuracy against training step" in page
     assert "per-problem solve rate" in page

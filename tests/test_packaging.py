@@ -20,7 +20,7 @@ def test_wheel_ships_cards_and_presets_and_finds_them(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for card in ("aime24", "aime25", "amc23", "math500"):
         assert f"evalkit/_cards/{card}.toml" in names
-    assert "evalkit/presets.toml" in names
+    assert "evalkit/data/presets.toml" in names
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
 
     target = tmp_path / "site"
@@ -30,7 +30,7 @@ def test_wheel_ships_cards_and_presets_and_finds_them(tmp_path):
     )  # fmt: skip
     assert install.returncode == 0, install.stderr[-2000:]
     probe = (
-        "import evalkit.datasets as d, evalkit.presets as p; "
+        "import evalkit.data.datasets as d, evalkit.data.presets as p; "
         "print(d.cards_dir()); print(','.join(d.card_names())); print(len(p.load_presets()))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,

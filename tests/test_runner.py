@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from fake_backend import FakeBackend
 
-from evalkit import datasets as ds
 from evalkit.backends.base import BackendError, Prompt
 from evalkit.config import BackendConfig, RunConfig, SamplingConfig, checkpoint_step, resolve_run, sample_seed
+from evalkit.data import datasets as ds
+from evalkit.data.presets import find_preset
+from evalkit.data.prompts import TEMPLATES, load_template
 from evalkit.errors import EvalkitError
-from evalkit.presets import find_preset
-from evalkit.prompts import TEMPLATES, load_template
-from evalkit.runner import plan_requests, run
+from evalkit.pipeline.run import plan_requests, run
 from evalkit.store import RunStore, SampleRecord
 from evalkit.verify import Verifier
 

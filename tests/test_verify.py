@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from verifier_cases import EXTRACTION_CASES, NOTATION_PAIRS, long_response_cases, real_generation_expectations
 
-from evalkit.dapo_rule import normalize_final_answer
-from evalkit.dapo_rule import score as dapo_score
 from evalkit.verify import Verdict, Verifier, check, check_many
+from evalkit.verify.dapo_rule import normalize_final_answer
+from evalkit.verify.dapo_rule import score as dapo_score
 
 TIMEOUT = 3.0
 

@@ -1,0 +1,1 @@
+"""Where completions come from: the Backend protocol, in-process vLLM, and any OpenAI-compatible server."""

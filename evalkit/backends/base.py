@@ -31,6 +31,13 @@ class SampleRequest:
 
 @dataclass(frozen=True)
 class Completion:
+    """One sample as the backend produced it.
+
+    `text` is the answer content; `reasoning` the separate thinking text a reasoning server returns beside it
+    (None when the server gives none, e.g. a `<think>` block left inline in `text`). `output_tokens` counts
+    both; `reasoning_tokens` the thinking part, when the server reports it.
+    """
+
     problem_id: str
     sample_index: int
     text: str
@@ -39,6 +46,8 @@ class Completion:
     output_tokens: int | None
     seed: int | None
     tokens_exact: bool = True
+    reasoning: str | None = None
+    reasoning_tokens: int | None = None
 
 
 class BackendError(Exception):

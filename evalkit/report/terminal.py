@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.table import Table
 
-from evalkit.datasets import DatasetCard
-from evalkit.metrics import Interval, Metrics
-from evalkit.scoring import ScoreReport
+if TYPE_CHECKING:
+    from evalkit.data.datasets import DatasetCard
+    from evalkit.metrics import Interval, Metrics
+    from evalkit.pipeline.rescore import ScoreReport
 
 
 def pct(value: float | None) -> str:
@@ -118,7 +122,7 @@ def run_summary(metrics: Metrics, generation: dict, run_dir: str) -> Table:
 
 
 def leaderboard_table(frame, limit: int = 40) -> Table:
-    from evalkit.leaderboard import display_rows
+    from evalkit.report.tables import display_rows
 
     columns = [("model", "model"), ("family", "family"), ("kind", "kind"), ("avg@n", "avg"), ("95% CI", "ci"),
                ("n", "n"), ("maj@n", "maj"), ("T", "temperature"), ("top-p", "top_p"), ("max tok", "max_tokens"),
@@ -179,3 +183,63 @@ def preset_detail(p) -> str:
     if p.notes:
         lines.append(f"notes: {p.notes}")
     return "\n".join(lines)
+
+
+def card_detail(card: DatasetCard, cached: Path) -> str:
+    """Everything a dataset card says, and whether it is in the cache."""
+    lines = [
+        f"[bold]{card.name}[/bold]: {card.title}",
+        f"problems: {card.rows} · answers: {card.answer_type} · license: {card.license}",
+        f"source: {card.repository} @ {card.commit}",
+    ]
+    for file in card.files[:5]:
+        lines.append(f"  {card.file_url(file)}\n    sha256 {file.sha256}")
+    if len(card.files) > 5:
+        lines.append(f"  … and {len(card.files) - 5} more files (see the card)")
+    lines.append(f"normalized content sha256: {card.content_sha256}")
+    lines.extend(f"  {field_name}: {meaning}" for field_name, meaning in card.fields.items())
+    if card.notes:
+        lines.append(f"notes: {card.notes}")
+    lines.append(f"cache: {cached} ({'present' if cached.is_file() else 'not downloaded'})")
+    return "\n".join(lines)
+
+
+class RunProgressView:
+    """A run's notices and progress bar on stderr (stdout keeps the final table)."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
+            TextColumn("{task.fields[tps]:>8.1f} tok/s"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=console,
+        )  # fmt: skip
+        self.task = None
+
+    def notice(self, message: str) -> None:
+        self.console.print(message, highlight=False)
+
+    def warning(self, message: str) -> None:
+        self.console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+    def started(self, state, info: dict) -> None:
+        if info["resumed"]:
+            self.notice(f"resuming {info['run_dir']}: {info['resumed']} samples on disk, {info['to_generate']} to go")
+        self.progress.start()
+        self.task = self.progress.add_task(info.get("dataset", ""), total=state.total, completed=state.done, tps=0.0)
+
+    def sampled(self, state) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=state.done, tps=state.tokens_per_s)
+
+    def stopped(self) -> None:
+        self.progress.stop()

@@ -119,10 +119,11 @@ class DataLocations:
 
 def cards_dir() -> Path:
     """The folder holding the dataset cards: inside the installed wheel, or `datasets/` in a source checkout."""
-    packaged = Path(__file__).parent / "_cards"
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "_cards"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).parent.parent / "datasets"
+    return package.parent / "datasets"
 
 
 def card_names() -> list[str]:

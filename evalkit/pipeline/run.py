@@ -12,12 +12,12 @@ from typing import Any
 
 from evalkit.backends.base import Backend, Completion, Prompt, SampleRequest
 from evalkit.config import RunConfig, identity, identity_sha256, sample_seed
-from evalkit.datasets import Dataset
+from evalkit.data.datasets import Dataset
+from evalkit.data.prompts import PromptTemplate
 from evalkit.errors import EvalkitError
 from evalkit.metrics import Metrics, SampleOutcome, compute
-from evalkit.prompts import PromptTemplate
+from evalkit.pipeline.rescore import sample_outcome
 from evalkit.provenance import now_iso, package_versions
-from evalkit.scoring import sample_outcome
 from evalkit.store import MANIFEST, RunStore, SampleRecord, check_run_dir, read_manifest
 from evalkit.verify import Verdict, Verifier
 
@@ -245,7 +245,12 @@ def run(
         on_notice(f"this run had n={previous['sampling']['n']}; now n={config.sampling.n}")
     total = len(prompts) * config.sampling.n
     progress = RunProgress(total=total, done=total - sum(r.count for r in requests))
-    info = {"run_dir": str(run_dir), "resumed": len(done), "to_generate": total - progress.done}
+    info = {
+        "dataset": dataset.name,
+        "run_dir": str(run_dir),
+        "resumed": len(done),
+        "to_generate": total - progress.done,
+    }
     gold = {p.id: p.answer for p in dataset.problems}
     started = time.monotonic()
     try:

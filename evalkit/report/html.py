@@ -9,8 +9,9 @@ from html import escape
 import pandas as pd
 
 from evalkit import __version__
-from evalkit.leaderboard import MARKDOWN_COLUMNS, NUMERIC, RunRecord, display_rows, sweep_rows
-from evalkit.svg import Series, heatmap, line_chart
+from evalkit.report.leaderboard import RunRecord, sweep_rows
+from evalkit.report.svg import Series, heatmap, line_chart
+from evalkit.report.tables import MARKDOWN_COLUMNS, NUMERIC, display_rows
 
 STYLE = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 24px; color: #222; }

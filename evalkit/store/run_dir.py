@@ -35,6 +35,8 @@ class SampleRecord:
     seed: int | None
     verdict: dict[str, Any] | None
     tokens_exact: bool = True
+    reasoning: str | None = None
+    reasoning_tokens: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)
@@ -51,6 +53,8 @@ class SampleRecord:
             seed=data.get("seed"),
             verdict=data.get("verdict"),
             tokens_exact=data.get("tokens_exact", True),
+            reasoning=data.get("reasoning"),
+            reasoning_tokens=data.get("reasoning_tokens"),
         )
 
 

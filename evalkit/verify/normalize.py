@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from evalkit.extract import last_boxed
+from evalkit.verify.extract import last_boxed
 
 MAX_ANSWER_CHARS = 2_000
 

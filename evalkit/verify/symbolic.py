@@ -11,7 +11,7 @@ import warnings
 
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
-from evalkit.answer_norm import canonical, drop_assignment
+from evalkit.verify.normalize import canonical, drop_assignment
 
 # math-verify warns once per process that its timeouts are off; that is deliberate here.
 logging.getLogger("math_verify").setLevel(logging.ERROR)

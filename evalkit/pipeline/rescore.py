@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalkit.answer_norm import vote_key
-from evalkit.datasets import Dataset, parse_jsonl_rows
+from evalkit.data.datasets import DataLocations, Dataset, parse_jsonl_rows
 from evalkit.errors import EvalkitError
 from evalkit.metrics import Metrics, SampleOutcome, compute
 from evalkit.provenance import now_iso, package_versions
 from evalkit.verify import DEFAULT_TIMEOUT_S, Verdict, Verifier
+from evalkit.verify.normalize import vote_key
 
 
 @dataclass(frozen=True)
@@ -275,3 +275,77 @@ def save_scored_run(
             "updated_at": now_iso(),
         },
     )
+
+
+def reports_json(reports: Sequence[ScoreReport]) -> dict:
+    """One JSON object for `evalkit score --json`: metrics and per-sample verdicts, per rule set when several."""
+    if len(reports) == 1:
+        report = reports[0]
+        return {
+            "dataset": report.coverage.dataset,
+            "verifier": report.rules,
+            "coverage": report.coverage.to_dict(),
+            "metrics": report.metrics.to_dict(),
+            "samples": [s.to_dict() for s in report.samples],
+        }
+    first = reports[0]
+    samples = []
+    for group in zip(*(r.samples for r in reports)):
+        samples.append(
+            {
+                "problem_id": group[0].problem_id,
+                "sample_index": group[0].sample_index,
+                "verdicts": {r.rules: s.to_dict() for r, s in zip(reports, group)},
+                "agree": len({s.verdict.correct for s in group}) == 1,
+            }
+        )
+    return {
+        "dataset": first.coverage.dataset,
+        "verifier": "all",
+        "coverage": first.coverage.to_dict(),
+        "metrics": {r.rules: r.metrics.to_dict() for r in reports},
+        "samples": samples,
+    }
+
+
+def generations_to_score(
+    source: Path, dataset: str | None, locations: DataLocations
+) -> tuple[list[Generation], Dataset]:
+    """The generations in a file, or the stored samples of a run directory, with the problems they answer."""
+    from evalkit.data import datasets as ds
+    from evalkit.store import RunStore, read_manifest
+
+    if source.is_dir():
+        manifest = read_manifest(source)
+        data = ds.load(dataset or manifest["dataset"]["name"], locations)
+        if data.content_sha256 != manifest["dataset"]["content_sha256"] and dataset is None:
+            raise EvalkitError(f"{source} was run on other {data.name} problems; pass --dataset with that file")
+        records = generations_of_run(RunStore(source).load().records)
+        if not records:
+            raise EvalkitError(f"{source} has no samples yet")
+        return records, data.select(manifest["dataset"].get("problems"))
+    return read_generations(source), ds.load(dataset or "aime24", locations)
+
+
+def save_from_file(
+    source: Path,
+    records: Sequence[Generation],
+    data: Dataset,
+    report: ScoreReport,
+    save: Path,
+    model: str | None,
+    origin: str | None,
+    labels: dict[str, Any],
+    sampling: dict[str, Any],
+) -> None:
+    """`score --save`: the scored generations file as a run directory; the model comes from the file if not given."""
+    from evalkit.data.datasets import sha256_bytes
+
+    rows = parse_jsonl_rows(source.read_text(encoding="utf-8"), str(source))
+    names = {str(r["model"]) for r in rows if r.get("model")}
+    if model is None:
+        if len(names) != 1:
+            raise EvalkitError(f"{source} names no single model; pass --model")
+        model = names.pop()
+    save_scored_run(report, records, data, save, model, origin or str(source), sha256_bytes(source.read_bytes()),
+                    {k: v for k, v in labels.items() if v}, sampling)  # fmt: skip

@@ -1,0 +1,144 @@
+"""`evalkit run` from options to a finished run: resolve the preset and flags into a RunConfig, check it, pick
+the run directory, start the backend only if something is missing, and hand progress to the caller's view."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from evalkit.config import RunConfig, identity, identity_sha256, resolve_run
+from evalkit.data import datasets as ds
+from evalkit.data import embedded, presets
+from evalkit.data.prompts import PromptTemplate, load_template
+from evalkit.errors import EvalkitError
+from evalkit.verify import RULE_SETS
+
+
+class RunView(Protocol):
+    """What the terminal shows while a run goes: notices, warnings, a progress bar, and its end."""
+
+    def notice(self, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
+
+    def started(self, progress: Any, info: dict[str, Any]) -> None: ...
+
+    def sampled(self, progress: Any) -> None: ...
+
+    def stopped(self) -> None: ...
+
+
+def parse_key_values(pairs: list[str] | None, option: str) -> dict[str, Any]:
+    """`KEY=VALUE` pairs; a value that reads as JSON (numbers, true, lists) is taken as that, else as text."""
+    values: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise EvalkitError(f"{option} {pair!r} is not KEY=VALUE")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    return values
+
+
+def run_dir_name(config: RunConfig, ident_sha: str) -> str:
+    """`<dataset>__<model>__<template>__<hash>`: readable, and unique per identity through the hash."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", config.model.strip("/").replace("/", "--"))[-80:].strip("-.")
+    return f"{config.dataset}__{slug}__{config.template}__{ident_sha[:10]}"
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A checked run, before any engine starts."""
+
+    config: RunConfig
+    verifier: str
+    template: PromptTemplate
+    dataset: ds.Dataset
+    run_dir: Path
+    embedded: bool
+
+
+def prepare(model: str, given: dict[str, Any], output_dir: Path, run_dir: Path | None, view: RunView) -> PreparedRun:
+    """Everything that can be refused is refused here, before a model is loaded."""
+    from evalkit.store import check_run_dir
+
+    preset = presets.find_preset(model)
+    if preset is not None:
+        presets.require_runnable(preset)
+    resolved = resolve_run(model, given, preset)
+    config = resolved.config
+    for warning in config.sampling.check():
+        view.warning(warning)
+    config.backend.check()
+    if resolved.verifier not in RULE_SETS:
+        raise EvalkitError(f"unknown verifier {resolved.verifier!r}; choose one of {', '.join(RULE_SETS)}")
+    template = load_template(config.template)
+    data = ds.load(config.dataset, ds.DataLocations.from_env()).select(config.limit)
+    ident = identity(config, data.content_sha256, template.sha256)
+    target = run_dir or output_dir / run_dir_name(config, identity_sha256(ident))
+    check_run_dir(target, identity_sha256(ident), ident)
+    return PreparedRun(config, resolved.verifier, template, data, target, resolved.embedded)
+
+
+def make_backend(config: RunConfig, engine_model: str) -> Any:
+    if config.backend.kind == "openai":
+        from evalkit.backends.openai_api import OpenAIBackend
+
+        return OpenAIBackend(config.model, config.backend)
+    from evalkit.backends.vllm_engine import VLLMBackend
+
+    return VLLMBackend(engine_model, config.backend, seed=config.sampling.seed)
+
+
+def saved_samples(run_dir: Path) -> int:
+    from evalkit.store import RunStore
+
+    try:
+        return len(RunStore(run_dir).load().records)
+    except EvalkitError:
+        return 0
+
+
+def execute(
+    prepared: PreparedRun,
+    view: RunView,
+    workers: int | None,
+    verify_timeout: float,
+    backend_factory: Callable[[RunConfig, str], Any] = make_backend,
+) -> Any:
+    """Generate what is missing, verify, score. Failures end in one EvalkitError naming what is saved."""
+    import os
+
+    from evalkit.backends.base import BackendError
+    from evalkit.backends.vllm_engine import is_cpu_build
+    from evalkit.pipeline import run as runner
+    from evalkit.verify import Verifier
+
+    config = prepared.config
+    engine_model = config.model
+    if prepared.embedded and config.backend.kind == "vllm":
+        engine_model = str(embedded.ensure_model(ds.DataLocations.from_env().cache_dir, notice=view.notice))
+    # vLLM's per-step logging would scroll the progress bar away; the CPU build warns on every engine step.
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR" if is_cpu_build() else "WARNING")
+    try:
+        with Verifier(prepared.verifier, workers=workers, timeout=verify_timeout) as checker:
+            return runner.run(
+                config, prepared.dataset, prepared.template, lambda: backend_factory(config, engine_model),
+                prepared.run_dir, checker, on_start=view.started, on_sample=view.sampled,
+                on_notice=lambda m: view.notice(f"notice: {m}"),
+            )  # fmt: skip
+    except (BackendError, KeyboardInterrupt) as exc:
+        view.stopped()
+        saved = saved_samples(prepared.run_dir)
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        if saved:
+            reason += f". {saved} samples are saved in {prepared.run_dir}; rerun the same command to resume"
+        raise EvalkitError(reason) from None
+    finally:
+        view.stopped()

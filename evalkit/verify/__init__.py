@@ -1,0 +1,9 @@
+"""Is an answer right: extraction, normalization, comparison (fast paths in process, math-verify and sympy
+in killable worker processes), the bounded worker pool and the rule sets (math, dapo, strict-int).
+
+Public API: `check(response, gold)`, `check_many(pairs)`, `Verifier`, `Verdict`.
+"""
+
+from evalkit.verify.verifier import DEFAULT_TIMEOUT_S, RULE_SETS, Verdict, Verifier, check, check_many
+
+__all__ = ["DEFAULT_TIMEOUT_S", "RULE_SETS", "Verdict", "Verifier", "check", "check_many"]
