@@ -7,12 +7,14 @@ Heavy packages (openai, pandas, numpy, sympy, vllm) are imported inside the comm
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from evalkit.errors import EvalkitError
 from evalkit.verify.verifier import DEFAULT_TIMEOUT_S, RULE_SETS
@@ -193,8 +195,16 @@ def leaderboard_command(
     from evalkit.report import leaderboard, publish, tables, terminal
 
     paths = run_dirs or ([Path("runs")] if Path("runs").is_dir() else [])
-    runs = leaderboard.load_runs(paths)
+    runs = leaderboard.load_runs(paths, on_skip=lambda message: err.print(f"note: {escape(message)}"))
     frame = leaderboard.build(runs, dataset, include_reported=reported, families=family, sort_by=sort)
+    if frame.empty:
+        on = sorted({run.dataset for run in runs})
+        raise EvalkitError(
+            f"nothing to show for dataset {dataset!r}: no runs on it"
+            + (f" (the runs given are on {', '.join(on)})" if on else "")
+            + ("" if reported else " and --no-reported leaves out published numbers")
+            + "; pass --dataset with one of those"
+        )
     written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"])
     if readme is not None:
         tables.update_readme(readme, frame, dataset)
@@ -282,6 +292,14 @@ def run_command(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Run seed; every sample's seed derives from it (default 0).")
     ] = None,
+    seed_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--seed-policy",
+            help="sample (default): every sample has its own seed, reproducible sample by sample and on resume; "
+            "engine: one engine seed (faster on vLLM, reproducible only for the same batch).",
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Only the first N problems.")] = None,
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where run directories go.")] = Path("runs"),
     run_dir: Annotated[
@@ -324,6 +342,9 @@ def run_command(
     ] = None,
     workers: WorkersOption = None,
     verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another process is writing this run, wait for it instead of refusing.")
+    ] = False,
 ) -> None:
     """Sample n completions per problem, store each at once, verify, and score. Rerunning resumes."""
     from evalkit.pipeline import launch
@@ -331,7 +352,8 @@ def run_command(
 
     given = {
         "kind": backend, "dataset": dataset, "n": n, "template": template, "temperature": temperature,
-        "top_p": top_p, "max_tokens": max_tokens, "seed": seed, "limit": limit, "verifier": verifier, "api": api,
+        "top_p": top_p, "max_tokens": max_tokens, "seed": seed, "seed_policy": seed_policy, "limit": limit,
+        "verifier": verifier, "api": api,
         "tensor_parallel_size": tensor_parallel_size, "pipeline_parallel_size": pipeline_parallel_size,
         "data_parallel_size": data_parallel_size, "max_model_len": max_model_len, "dtype": dtype,
         "gpu_memory_utilization": gpu_memory_utilization, "enforce_eager": enforce_eager,
@@ -342,20 +364,36 @@ def run_command(
         "run_name": run_name,
     }  # fmt: skip
     view = terminal.RunProgressView(err)
+    launch.check_verifier_options(workers, verify_timeout)
     prepared = launch.prepare(model, given, output_dir, run_dir, view)
-    outcome = launch.execute(prepared, view, workers, verify_timeout)
+    outcome = launch.execute(prepared, view, workers, verify_timeout, wait_for_lock=wait)
     out.print(terminal.run_summary(outcome.metrics, outcome.results["generation"], str(prepared.run_dir)))
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True, markup=True)
+    sys.exit(code)
 
 
 def main() -> None:
     try:
         app()
     except EvalkitError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(escape(str(exc)))
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(escape(f"cannot use{where}: {exc.strerror or exc}; check the path and its permissions"))
+    except Exception as exc:
+        if os.environ.get("EVALKIT_DEBUG"):
+            raise
+        # A bug, not a user error: one line to report, the traceback on request.
+        _fail(
+            escape(f"unexpected {type(exc).__name__}: {exc} (a bug in evalkit; set EVALKIT_DEBUG=1 for the traceback)"),
+            3,
+        )
 
 
 if __name__ == "__main__":

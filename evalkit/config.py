@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import urllib.parse
 from dataclasses import asdict, dataclass, field
@@ -13,6 +14,8 @@ from evalkit.errors import EvalkitError
 
 BACKENDS = ("vllm", "openai")
 APIS = ("chat", "completions")
+SEED_POLICIES = ("sample", "engine")
+MAX_SAMPLES_PER_PROBLEM = 100_000
 
 
 def public_url(url: str) -> str:
@@ -31,14 +34,23 @@ class SamplingConfig:
     top_p: float = 0.95
     max_tokens: int = 32768
     seed: int = 0
+    # "sample": every sample carries its own seed (reproducible sample by sample, and on resume); "engine": one
+    # seed for the engine (faster on vLLM, reproducible only for the same batch).
+    seed_policy: str = "sample"
 
     def check(self) -> list[str]:
         """Raise for impossible settings; return warnings for legal but suspicious ones."""
         if self.n < 1:
             raise EvalkitError(f"-n must be at least 1, got {self.n}")
+        if self.n > MAX_SAMPLES_PER_PROBLEM:
+            raise EvalkitError(
+                f"-n {self.n} is more samples per problem than evalkit supports (at most {MAX_SAMPLES_PER_PROBLEM})"
+            )
+        if self.seed_policy not in SEED_POLICIES:
+            raise EvalkitError(f"unknown --seed-policy {self.seed_policy!r}; choose {' or '.join(SEED_POLICIES)}")
         if self.max_tokens < 1:
             raise EvalkitError(f"--max-tokens must be at least 1, got {self.max_tokens}")
-        if self.temperature < 0:
+        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
             raise EvalkitError(f"--temperature must be >= 0, got {self.temperature}")
         if not 0 < self.top_p <= 1:
             raise EvalkitError(f"--top-p must be in (0, 1], got {self.top_p}")
@@ -63,7 +75,7 @@ class BackendConfig:
     max_model_len: int | None = None
     dtype: str = "auto"
     gpu_memory_utilization: float = 0.9
-    enforce_eager: bool = False
+    enforce_eager: bool | None = None  # None: eager on the CPU build (compiling is slow there), compiled on GPUs
     engine_args: dict[str, Any] = field(default_factory=dict)
     # any OpenAI-compatible server
     base_urls: tuple[str, ...] = ()
@@ -88,6 +100,15 @@ class BackendConfig:
             raise EvalkitError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         if self.max_model_len is not None and self.max_model_len < 1:
             raise EvalkitError("--max-model-len must be positive")
+        if not (self.request_timeout > 0 and math.isfinite(self.request_timeout)):
+            raise EvalkitError(f"--request-timeout must be a positive number of seconds, got {self.request_timeout}")
+        if self.max_retries < 0:
+            raise EvalkitError(f"--max-retries must be 0 or more, got {self.max_retries}")
+        if not self.api_key_env or not self.api_key_env.replace("_", "").isalnum():
+            raise EvalkitError(f"--api-key-env {self.api_key_env!r} is not an environment variable name")
+        for url in self.base_urls:
+            if not url.startswith(("http://", "https://")):
+                raise EvalkitError(f"--base-url {url!r} is not an http(s) address (e.g. http://127.0.0.1:8000/v1)")
 
 
 @dataclass(frozen=True)
@@ -112,14 +133,30 @@ class RunConfig:
         return data
 
 
+# Engine arguments that change speed or memory, not what is sampled. Kernels and batch layouts can change single
+# tokens numerically, but the samples still come from the same model and settings, so these go to the manifest
+# and not into the identity: a run may be resumed on another GPU count.
+PERFORMANCE_ENGINE_ARGS = frozenset(
+    {
+        "tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "gpu_memory_utilization",
+        "distributed_executor_backend", "enable_chunked_prefill", "max_num_seqs", "max_num_batched_tokens",
+        "swap_space", "cpu_offload_gb", "block_size", "enable_prefix_caching", "disable_log_stats", "enforce_eager",
+        "max_seq_len_to_capture", "compilation_config", "disable_custom_all_reduce", "num_scheduler_steps",
+        "worker_cls", "load_format", "download_dir",
+    }
+)  # fmt: skip
+
+
 def identity(config: RunConfig, dataset_sha256: str, template_sha256: str) -> dict[str, Any]:
-    """The settings that make two runs the same experiment: samples from both may share one run directory.
+    """Everything that shapes the generated text: samples made under the same identity may share a run directory.
 
     n and --limit are left out on purpose: a rerun with a larger n or no limit extends the same run, drawing
-    only the missing samples, which get the same per-sample seeds they would have had.
+    only the missing samples, which get the same per-sample seeds they would have had. The verifier is left out
+    too: a rerun with another rule set verifies the stored samples again instead of generating them.
     """
     s = config.sampling
-    return {
+    b = config.backend
+    ident: dict[str, Any] = {
         "model": config.model,
         "dataset_sha256": dataset_sha256,
         "template_sha256": template_sha256,
@@ -127,13 +164,33 @@ def identity(config: RunConfig, dataset_sha256: str, template_sha256: str) -> di
         "top_p": s.top_p,
         "max_tokens": s.max_tokens,
         "seed": s.seed,
-        "backend": config.backend.kind,
-        "api": config.backend.api if config.backend.kind == "openai" else "engine",
+        "seed_policy": s.seed_policy,
+        "backend": b.kind,
+        "api": b.api if b.kind == "openai" else "engine",
     }
+    if b.kind == "openai":
+        ident["served_model"] = b.served_model or config.model
+    else:
+        ident["dtype"] = b.dtype
+        ident["max_model_len"] = b.max_model_len
+        ident["engine_args"] = {k: v for k, v in sorted(b.engine_args.items()) if k not in PERFORMANCE_ENGINE_ARGS}
+    return ident
 
 
 def identity_sha256(ident: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode("utf-8")).hexdigest()
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def identity_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The identity fields two runs disagree on, as `field old -> new`.
+
+    A field the old identity does not record (a run made by an earlier evalkit) is not compared.
+    """
+    return [
+        f"{key} {old.get(key)!r} -> {new.get(key)!r}"
+        for key in sorted(set(old) | set(new))
+        if key in old and old.get(key) != new.get(key)
+    ]
 
 
 _STEP = re.compile(r"(?:global_step|checkpoint|step|ckpt)[_-]?(\d+)(?:/|$)")
@@ -173,11 +230,12 @@ DEFAULTS: dict[str, Any] = {
     "top_p": 0.95,
     "max_tokens": 32768,
     "seed": 0,
+    "seed_policy": "sample",
     "verifier": "math",
 }
 # Settings a preset fixes; anything given on the command line replaces them and is recorded as an override.
 PRESET_FIELDS = ("template", "n", "temperature", "top_p", "max_tokens", "verifier", "max_model_len", "dtype")
-SAMPLING_FIELDS = ("n", "temperature", "top_p", "max_tokens", "seed")
+SAMPLING_FIELDS = ("n", "temperature", "top_p", "max_tokens", "seed", "seed_policy")
 
 
 @dataclass(frozen=True)

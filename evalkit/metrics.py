@@ -186,8 +186,14 @@ def compute(
     bootstrap: int = DEFAULT_BOOTSTRAP,
     confidence: float = DEFAULT_CONFIDENCE,
     seed: int = 0,
+    problem_order: Sequence[str] | None = None,
 ) -> Metrics:
-    """Metrics over problems that each have exactly n samples; k > n is an error."""
+    """Metrics over problems that each have exactly n samples; k > n is an error.
+
+    The result is a function of the samples alone, never of the order they were written in: problems are
+    taken in `problem_order` (the dataset's order; problems it does not list follow, sorted), else sorted by
+    id, before the seeded bootstrap draws from them.
+    """
     grouped = group_by_problem(outcomes)
     if not grouped:
         raise EvalkitError("no samples to score")
@@ -196,7 +202,8 @@ def compute(
     too_big = [k for k in ks if k > n or k < 1]
     if too_big:
         raise EvalkitError(f"k={too_big[0]} is not in 1..n={n}; pass@k and maj@k need k <= n samples")
-    ids = list(grouped)
+    listed = [pid for pid in dict.fromkeys(problem_order or []) if pid in grouped]
+    ids = listed + sorted(set(grouped) - set(listed))
     correct = np.array([sum(s.correct for s in grouped[pid]) for pid in ids])
     rates = correct / n
     problems = len(ids)

@@ -184,7 +184,9 @@ def test_a_preset_sets_the_protocol_and_flags_override_it_on_record(env, gold, t
     assert result.returncode == 0, result.stderr
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["preset"] == "DAPO-Qwen-32B" and manifest["model"] == "BytedTsinghua-SIA/DAPO-Qwen-32B"
-    assert manifest["sampling"] == {"n": 2, "temperature": 1.0, "top_p": 0.7, "max_tokens": 256, "seed": 0}
+    assert manifest["sampling"] == {
+        "n": 2, "temperature": 1.0, "top_p": 0.7, "max_tokens": 256, "seed": 0, "seed_policy": "sample"
+    }  # fmt: skip
     assert manifest["template"]["name"] == "dapo" and manifest["verifier"] == "dapo"
     assert sorted(manifest["overrides"]) == ["max_tokens=256", "n=2"]
     assert manifest["labels"] == {"family": "DAPO", "base": "Qwen2.5-32B"}

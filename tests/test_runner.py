@@ -15,7 +15,7 @@ from evalkit.data.presets import find_preset
 from evalkit.data.prompts import TEMPLATES, load_template
 from evalkit.errors import EvalkitError
 from evalkit.pipeline.run import plan_requests, run
-from evalkit.store import RunStore, SampleRecord
+from evalkit.store import SampleRecord, read_run
 from evalkit.verify import Verifier
 
 
@@ -52,6 +52,11 @@ def read_samples(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
 
 
+def read_verdicts(run_dir: Path, rules: str = "math") -> dict[tuple[str, int], dict]:
+    lines = [json.loads(line) for line in (run_dir / "verdicts.jsonl").read_text().splitlines()]
+    return {(v["problem_id"], v["sample_index"]): v["verdict"] for v in lines if v["rules"] == rules}
+
+
 def test_plan_groups_missing_samples_into_runs_with_their_own_seeds():
     prompt = Prompt("p", ({"role": "user", "content": "q"},), "")
     done = {("p", 0), ("p", 2), ("p", 3)}
@@ -66,15 +71,18 @@ def test_plan_groups_missing_samples_into_runs_with_their_own_seeds():
 def test_a_run_stores_every_sample_with_its_verdict(aime, tmp_path):
     outcome = do_run(make_config(), aime, tmp_path / "run")
     samples = read_samples(tmp_path / "run")
-    assert len(samples) == 20
+    verdicts = read_verdicts(tmp_path / "run")
+    assert len(samples) == 20 and len(verdicts) == 20
     assert {(s["problem_id"], s["sample_index"]) for s in samples} == {
         (p.id, i) for p in aime.problems[:5] for i in range(4)
-    }
+    } == set(verdicts)
     for s in samples:
-        assert s["verdict"]["rule"] and s["seed"] == sample_seed(0, s["problem_id"], s["sample_index"])
+        assert "verdict" not in s  # samples are stored before any verdict exists
+        assert verdicts[(s["problem_id"], s["sample_index"])]["rule"]
+        assert s["seed"] == sample_seed(0, s["problem_id"], s["sample_index"])
         assert s["finish_reason"] in ("stop", "length") and s["output_tokens"] > 0
     assert outcome.metrics.n == 4 and outcome.metrics.problems == 5
-    correct = sum(s["verdict"]["correct"] for s in samples)
+    correct = sum(v["correct"] for v in verdicts.values())
     assert outcome.metrics.avg == pytest.approx(correct / 20)
     assert 0 < correct < 20  # the fake model is right for some seeds only
 
@@ -85,7 +93,9 @@ def test_manifest_records_what_moves_a_score(aime, tmp_path):
     assert manifest["dataset"]["content_sha256"] == aime.content_sha256
     assert manifest["template"]["sha256"] == TEMPLATES["boxed"].sha256
     assert manifest["template"]["system"] == TEMPLATES["boxed"].system
-    assert manifest["sampling"] == {"n": 4, "temperature": 0.6, "top_p": 0.95, "max_tokens": 512, "seed": 0}
+    assert manifest["sampling"] == {
+        "n": 4, "temperature": 0.6, "top_p": 0.95, "max_tokens": 512, "seed": 0, "seed_policy": "sample"
+    }  # fmt: skip
     assert manifest["parallelism"] == {"tensor_parallel_size": 2, "pipeline_parallel_size": 1, "data_parallel_size": 4}
     versions = manifest["versions"]
     assert versions["evalkit"] and versions["math-verify"] and "vllm" in versions and "torch" in versions
@@ -147,11 +157,10 @@ def test_max_tokens_beyond_the_context_is_refused_before_generating(aime, tmp_pa
 
 
 def test_store_damaged_middle_line_is_reported_not_dropped(tmp_path):
-    store = RunStore(tmp_path)
-    record = SampleRecord("p", 0, "t", "stop", 1, 1, 1, None)
-    (tmp_path / "samples.jsonl").write_text(record.to_json() + "\nnot json\n" + record.to_json() + "\n")
-    with pytest.raises(EvalkitError, match=r"samples.jsonl:2 is not a sample record"):
-        store.load()
+    record = SampleRecord("p", 0, "t", "stop", 1, 1, 1)
+    (tmp_path / "samples.jsonl").write_text(record.to_json() + "not json\n" + record.to_json())
+    with pytest.raises(EvalkitError, match=r"samples.jsonl:2 is not a valid record"):
+        read_run(tmp_path)
 
 
 def test_sampling_checks():
@@ -209,11 +218,12 @@ def test_a_finished_run_starts_no_backend(aime, tmp_path):
 
 def test_a_verifier_fault_never_costs_a_generated_sample(aime, tmp_path):
     class BrokenVerifier(Verifier):
-        def check(self, response, gold, truncated=False):
+        def submit(self, key, response, gold, truncated=False):
             raise RuntimeError("worker processes cannot start")
 
     with BrokenVerifier("math") as verifier:
         outcome = run(make_config(), aime, TEMPLATES["boxed"], lambda: fake(aime), tmp_path / "run", verifier)
     samples = read_samples(tmp_path / "run")
-    assert outcome.generated == 20 and len(samples) == 20
-    assert all(s["verdict"]["error"].startswith("verifier failed: RuntimeError") for s in samples)
+    verdicts = read_verdicts(tmp_path / "run")
+    assert outcome.generated == 20 and len(samples) == 20 and len(verdicts) == 20
+    assert all(v["error"].startswith("verifier failed: RuntimeError") for v in verdicts.values())

@@ -21,12 +21,17 @@ class Prompt:
 
 @dataclass(frozen=True)
 class SampleRequest:
-    """Draw samples `first_index .. first_index + count - 1` of one problem; sample i gets seed `seed + i - first`."""
+    """Draw samples `first_index .. first_index + count - 1` of one problem; sample i gets seed `seed + i - first`
+    (seed None: the engine's own randomness, `--seed-policy engine`)."""
 
     prompt: Prompt
     first_index: int
     count: int
-    seed: int
+    seed: int | None
+
+    def seed_of(self, offset: int) -> int | None:
+        """The seed of sample `first_index + offset`."""
+        return None if self.seed is None else self.seed + offset
 
 
 @dataclass(frozen=True)

@@ -135,15 +135,16 @@ class OpenAIBackend:
         candidates = [s for s in self.servers if s is not avoid] or self.servers
         return min(candidates, key=lambda s: (s.in_flight, s.failures))
 
-    def _request_kwargs(self, request: SampleRequest, count: int, seed: int, sampling: SamplingConfig) -> dict:
+    def _request_kwargs(self, request: SampleRequest, count: int, seed: int | None, sampling: SamplingConfig) -> dict:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "n": count,
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
             "max_tokens": sampling.max_tokens,
-            "seed": seed,
         }
+        if seed is not None:
+            kwargs["seed"] = seed
         extra: dict[str, Any] = {}
         if self.send_token_ids:
             extra["return_token_ids"] = True
@@ -201,7 +202,7 @@ class OpenAIBackend:
         attempts = self.config.max_retries + 1
         raise BackendError(f"giving up after {attempts} attempts: {type(last_error).__name__}: {_message(last_error)}")
 
-    def _completions(self, request: SampleRequest, start: int, seed: int, response: Any) -> list[Completion]:
+    def _completions(self, request: SampleRequest, start: int, seed: int | None, response: Any) -> list[Completion]:
         choices = sorted(response.choices, key=lambda c: c.index)
         usage = getattr(response, "usage", None)
         prompt_tokens = getattr(usage, "prompt_tokens", None)
@@ -226,7 +227,7 @@ class OpenAIBackend:
                     finish_reason=choice.finish_reason,
                     prompt_tokens=prompt_tokens,
                     output_tokens=tokens,
-                    seed=seed + offset,
+                    seed=None if seed is None else seed + offset,
                     tokens_exact=exact,
                 )
             )
@@ -239,7 +240,7 @@ class OpenAIBackend:
         next_index = request.first_index
         end = request.first_index + request.count
         while next_index < end:
-            seed = request.seed + (next_index - request.first_index)
+            seed = request.seed_of(next_index - request.first_index)
             async with limit:
                 response = await self._call(self._request_kwargs(request, end - next_index, seed, sampling))
             if not response.choices:

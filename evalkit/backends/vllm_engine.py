@@ -57,7 +57,10 @@ def prepare_cpu_environment(environ: dict[str, str] | None = None) -> dict[str, 
 
 
 def engine_arguments(model: str, config: BackendConfig, cpu: bool, seed: int) -> dict[str, Any]:
-    """Keyword arguments for vllm.LLM: the run's options, CPU defaults where the user set nothing, extras last."""
+    """Keyword arguments for vllm.LLM: the run's options, CPU defaults where the user set nothing, extras last.
+
+    A value the user gave (a flag, or --engine-arg) always wins over a CPU default.
+    """
     args: dict[str, Any] = {
         "model": model,
         "tensor_parallel_size": config.tensor_parallel_size,
@@ -65,17 +68,16 @@ def engine_arguments(model: str, config: BackendConfig, cpu: bool, seed: int) ->
         "data_parallel_size": config.data_parallel_size,
         "dtype": config.dtype,
         "gpu_memory_utilization": config.gpu_memory_utilization,
-        "enforce_eager": config.enforce_eager,
         "seed": seed,
     }
+    if config.enforce_eager is not None:
+        args["enforce_eager"] = config.enforce_eager
     if config.max_model_len is not None:
         args["max_model_len"] = config.max_model_len
     if cpu:
         for key, value in CPU_ENGINE_DEFAULTS.items():
-            if key == "enforce_eager":
-                args[key] = True
-            else:
-                args.setdefault(key, value)
+            args.setdefault(key, value)
+    args.setdefault("enforce_eager", False)
     args.update(config.engine_args)
     return args
 
@@ -211,7 +213,7 @@ class VLLMBackend:
                         finish_reason=piece.finish_reason,
                         prompt_tokens=prompt_tokens,
                         output_tokens=state.tokens,
-                        seed=request.seed + piece.index,
+                        seed=request.seed_of(piece.index),
                     )
                 )
         return finished

@@ -3,9 +3,14 @@ the run directory, start the backend only if something is missing, and hand prog
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import os
 import re
-from collections.abc import Callable
+import signal
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,10 +51,30 @@ def parse_key_values(pairs: list[str] | None, option: str) -> dict[str, Any]:
     return values
 
 
+def _slug(text: str, limit: int) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)[-limit:].strip("-.") or "x"
+
+
 def run_dir_name(config: RunConfig, ident_sha: str) -> str:
-    """`<dataset>__<model>__<template>__<hash>`: readable, and unique per identity through the hash."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", config.model.strip("/").replace("/", "--"))[-80:].strip("-.")
-    return f"{config.dataset}__{slug}__{config.template}__{ident_sha[:10]}"
+    """`<dataset>__<model>__<template>__<hash>`: readable, unique per identity through the hash, and one plain
+    folder name whatever the parts are (a dataset or template given as a file contributes its file stem)."""
+    dataset = Path(config.dataset).stem if ds.looks_like_path(config.dataset) else config.dataset
+    template = Path(config.template).stem if config.template.endswith(".toml") else config.template
+    model = _slug(config.model.strip("/").replace("/", "--"), 80)
+    return f"{_slug(dataset, 40)}__{model}__{_slug(template, 40)}__{ident_sha[:10]}"
+
+
+def check_output_dir(path: Path, option: str) -> None:
+    """A folder evalkit can create runs in, or refuse in one line."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == path and not path.is_dir():
+        raise EvalkitError(f"{option} {path} is a file; give a folder")
+    if existing != path and not existing.is_dir():
+        raise EvalkitError(f"{option} {path} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise EvalkitError(f"{option} {path} is not writable by you; choose another folder")
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,13 @@ class PreparedRun:
     dataset: ds.Dataset
     run_dir: Path
     embedded: bool
+
+
+def check_verifier_options(workers: int | None, verify_timeout: float) -> None:
+    if workers is not None and workers < 1:
+        raise EvalkitError(f"--workers must be at least 1, got {workers}")
+    if not (verify_timeout > 0 and math.isfinite(verify_timeout)):
+        raise EvalkitError(f"--verify-timeout must be a positive number of seconds, got {verify_timeout}")
 
 
 def prepare(model: str, given: dict[str, Any], output_dir: Path, run_dir: Path | None, view: RunView) -> PreparedRun:
@@ -78,10 +110,17 @@ def prepare(model: str, given: dict[str, Any], output_dir: Path, run_dir: Path |
     config.backend.check()
     if resolved.verifier not in RULE_SETS:
         raise EvalkitError(f"unknown verifier {resolved.verifier!r}; choose one of {', '.join(RULE_SETS)}")
+    if config.limit is not None and config.limit < 1:
+        raise EvalkitError(f"--limit must be at least 1, got {config.limit}")
     template = load_template(config.template)
     data = ds.load(config.dataset, ds.DataLocations.from_env()).select(config.limit)
     ident = identity(config, data.content_sha256, template.sha256)
-    target = run_dir or output_dir / run_dir_name(config, identity_sha256(ident))
+    if run_dir is None:
+        check_output_dir(output_dir, "--output-dir")
+        target = output_dir / run_dir_name(config, identity_sha256(ident))
+    else:
+        check_output_dir(run_dir.parent, "--run-dir's parent")
+        target = run_dir
     check_run_dir(target, identity_sha256(ident), ident)
     return PreparedRun(config, resolved.verifier, template, data, target, resolved.embedded)
 
@@ -97,12 +136,58 @@ def make_backend(config: RunConfig, engine_model: str) -> Any:
 
 
 def saved_samples(run_dir: Path) -> int:
-    from evalkit.store import RunStore
+    from evalkit.store import read_run
 
     try:
-        return len(RunStore(run_dir).load().records)
+        return len(read_run(run_dir).samples)
     except EvalkitError:
         return 0
+
+
+@contextlib.contextmanager
+def engine_output_to(log_path: Path, view: RunView) -> Iterator[None]:
+    """Send what the engine prints to the run's engine.log, keeping the terminal for evalkit.
+
+    vLLM and torch write their notices and warnings (FutureWarnings, NUMA and platform notices) straight to file
+    descriptor 2, from C++ as well as from Python, so the descriptor itself is pointed at the log while the
+    engine lives; evalkit's progress bar and messages keep writing to the terminal through a copy of it.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+    log = open(log_path, "ab")  # noqa: SIM115 (held open while the engine lives)
+    os.dup2(log.fileno(), 2)
+    use_stream = getattr(view, "use_stream", None)
+    if use_stream is not None:
+        use_stream(terminal)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        if use_stream is not None:
+            use_stream(sys.stderr)
+        terminal.close()
+        log.close()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler ending the job) stops a run like Ctrl-C: at once, with the resume hint."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def execute(
@@ -110,33 +195,44 @@ def execute(
     view: RunView,
     workers: int | None,
     verify_timeout: float,
+    wait_for_lock: bool = False,
     backend_factory: Callable[[RunConfig, str], Any] = make_backend,
 ) -> Any:
-    """Generate what is missing, verify, score. Failures end in one EvalkitError naming what is saved."""
-    import os
-
+    """Generate what is missing, verify beside it, score. Failures end in one EvalkitError naming what is saved."""
     from evalkit.backends.base import BackendError
     from evalkit.backends.vllm_engine import is_cpu_build
     from evalkit.pipeline import run as runner
+    from evalkit.store import ENGINE_LOG
     from evalkit.verify import Verifier
 
+    check_verifier_options(workers, verify_timeout)
     config = prepared.config
     engine_model = config.model
     if prepared.embedded and config.backend.kind == "vllm":
         engine_model = str(embedded.ensure_model(ds.DataLocations.from_env().cache_dir, notice=view.notice))
-    # vLLM's per-step logging would scroll the progress bar away; the CPU build warns on every engine step.
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR" if is_cpu_build() else "WARNING")
+    quiet = None
+    if config.backend.kind == "vllm":
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR" if is_cpu_build() else "WARNING")
+        quiet = lambda path: engine_output_to(path, view)  # noqa: E731
     try:
-        with Verifier(prepared.verifier, workers=workers, timeout=verify_timeout) as checker:
+        with (
+            sigterm_as_interrupt(),
+            Verifier(
+                prepared.verifier, workers=workers, timeout=verify_timeout, niceness=runner.VERIFIER_NICENESS
+            ) as checker,
+        ):
             return runner.run(
                 config, prepared.dataset, prepared.template, lambda: backend_factory(config, engine_model),
                 prepared.run_dir, checker, on_start=view.started, on_sample=view.sampled,
-                on_notice=lambda m: view.notice(f"notice: {m}"),
+                on_notice=lambda m: view.notice(f"notice: {m}"), wait_for_lock=wait_for_lock, quiet_engine=quiet,
             )  # fmt: skip
     except (BackendError, KeyboardInterrupt) as exc:
         view.stopped()
         saved = saved_samples(prepared.run_dir)
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        log = prepared.run_dir / ENGINE_LOG
+        if quiet is not None and not isinstance(exc, KeyboardInterrupt) and log.is_file() and log.stat().st_size:
+            reason += f" (the engine's own output is in {log})"
         if saved:
             reason += f". {saved} samples are saved in {prepared.run_dir}; rerun the same command to resume"
         raise EvalkitError(reason) from None

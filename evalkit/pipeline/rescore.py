@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,7 +197,10 @@ def score(
     n = n if n is not None else samples_per_problem(generations)
     with Verifier(rules, workers=workers, timeout=timeout) as verifier:
         scored = verify_generations(generations, dataset, verifier)
-    metrics = compute((s.outcome() for s in scored), n=n, bootstrap=bootstrap, seed=seed)
+    metrics = compute(
+        (s.outcome() for s in scored), n=n, bootstrap=bootstrap, seed=seed,
+        problem_order=[p.id for p in dataset.problems],
+    )  # fmt: skip
     return ScoreReport(rules, metrics, scored, coverage)
 
 
@@ -226,12 +228,8 @@ def save_scored_run(
     Such a run is marked kind "scored-generations" with its origin; it is rewritten whole each time (it is
     derived from the generations file, which stays the record).
     """
-    from evalkit.store import MANIFEST, RESULTS, SAMPLES, SampleRecord, write_json_atomic
+    from evalkit.store import SampleRecord, VerdictRecord, replace_derived_run
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    existing = run_dir / MANIFEST
-    if existing.is_file() and json.loads(existing.read_text(encoding="utf-8")).get("kind") != "scored-generations":
-        raise EvalkitError(f"{run_dir} holds a generated run; save scored generations to another directory")
     manifest = {
         "format": "evalkit-run/1",
         "kind": "scored-generations",
@@ -255,26 +253,30 @@ def save_scored_run(
         "created_at": now_iso(),
     }
     by_key = {(s.problem_id, s.sample_index): s for s in report.samples}
-    lines = []
-    for g in generations:
-        verdict = by_key[(g.problem_id, g.sample_index)].verdict
-        record = SampleRecord(g.problem_id, g.sample_index, g.response, g.finish_reason, None, g.output_tokens,
-                              None, verdict.to_dict())  # fmt: skip
-        lines.append(record.to_json() + "\n")
-    (run_dir / SAMPLES).write_text("".join(lines), encoding="utf-8")
-    write_json_atomic(run_dir / MANIFEST, manifest)
-    write_json_atomic(
-        run_dir / RESULTS,
-        {
-            "format": "evalkit-results/1",
-            "model": model,
-            "dataset": dataset.name,
-            "verifier": report.rules,
-            "metrics": report.metrics.to_dict(),
-            "coverage": {"scored": report.coverage.scored, "total": report.coverage.total},
-            "updated_at": now_iso(),
-        },
-    )
+
+    def verdict_of(g: Generation) -> dict[str, Any]:
+        return by_key[(g.problem_id, g.sample_index)].verdict.to_dict()
+
+    samples = [
+        SampleRecord(g.problem_id, g.sample_index, g.response, g.finish_reason, None, g.output_tokens, None)
+        for g in generations
+    ]
+    verdicts = [
+        VerdictRecord(
+            g.problem_id, g.sample_index, report.rules, by_key[(g.problem_id, g.sample_index)].verdict.to_dict()
+        )
+        for g in generations
+    ]
+    results = {
+        "format": "evalkit-results/1",
+        "model": model,
+        "dataset": dataset.name,
+        "verifier": report.rules,
+        "metrics": report.metrics.to_dict(),
+        "coverage": {"scored": report.coverage.scored, "total": report.coverage.total},
+        "updated_at": now_iso(),
+    }
+    replace_derived_run(run_dir, manifest, samples, verdicts, results)
 
 
 def reports_json(reports: Sequence[ScoreReport]) -> dict:
@@ -313,14 +315,14 @@ def generations_to_score(
 ) -> tuple[list[Generation], Dataset]:
     """The generations in a file, or the stored samples of a run directory, with the problems they answer."""
     from evalkit.data import datasets as ds
-    from evalkit.store import RunStore, read_manifest
+    from evalkit.store import read_manifest, read_run
 
     if source.is_dir():
         manifest = read_manifest(source)
         data = ds.load(dataset or manifest["dataset"]["name"], locations)
         if data.content_sha256 != manifest["dataset"]["content_sha256"] and dataset is None:
             raise EvalkitError(f"{source} was run on other {data.name} problems; pass --dataset with that file")
-        records = generations_of_run(RunStore(source).load().records)
+        records = generations_of_run(read_run(source).samples)
         if not records:
             raise EvalkitError(f"{source} has no samples yet")
         return records, data.select(manifest["dataset"].get("problems"))

@@ -7,9 +7,8 @@ for the same metric, so the table shows how far a reproduction lands from the pa
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pandas as pd
 
 from evalkit.data.presets import Preset, ReportedScore, load_presets
 from evalkit.errors import EvalkitError
-from evalkit.store import RESULTS, iter_run_dirs, read_manifest
+from evalkit.store import RESULTS, iter_run_dirs, read_manifest, read_results
 
 PASS_KS = (1, 8, 32)
 COLUMNS = [
@@ -47,23 +46,34 @@ class RunRecord:
 
 
 def load_run(run_dir: Path) -> RunRecord:
+    """A finished run's manifest and results, checked to hold what a row needs (one-line error otherwise)."""
     manifest = read_manifest(run_dir)
+    results = read_results(run_dir)
+    if results is None:
+        raise EvalkitError(f"{run_dir} has no {RESULTS} yet; finish the run (rerun resumes) or leave it out")
+    record = RunRecord(run_dir, manifest, results)
     try:
-        results = json.loads((run_dir / RESULTS).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvalkitError(f"{run_dir} has no {RESULTS} yet; finish the run (rerun resumes) or leave it out") from None
-    return RunRecord(run_dir, manifest, results)
+        measured_row(record, {})
+        [(e["problem_id"], e["n"], e["correct"], e["solve_rate"]) for e in record.per_problem]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise EvalkitError(f"{run_dir} is damaged ({type(exc).__name__}: {exc} in its manifest or results)") from None
+    return record
 
 
-def load_runs(paths: Iterable[Path]) -> list[RunRecord]:
+def load_runs(paths: Iterable[Path], on_skip: Callable[[str], None] = lambda message: None) -> list[RunRecord]:
+    """Every finished run found under `paths`; an unfinished or damaged one is skipped with a message."""
     paths = list(paths)
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise EvalkitError(f"{missing[0]} does not exist; give run directories or folders that contain them")
     runs = []
     for run_dir in iter_run_dirs(paths):
-        if (run_dir / RESULTS).is_file():
+        if not (run_dir / RESULTS).exists():
+            continue
+        try:
             runs.append(load_run(run_dir))
+        except EvalkitError as exc:
+            on_skip(f"skipped {run_dir}: {exc}")
     return runs
 
 

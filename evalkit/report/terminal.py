@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -225,11 +226,15 @@ class RunProgressView:
         )  # fmt: skip
         self.task = None
 
+    def use_stream(self, stream) -> None:
+        """Write to this stream from now on (the engine's output is sent elsewhere while it runs)."""
+        self.console.file = stream
+
     def notice(self, message: str) -> None:
-        self.console.print(message, highlight=False)
+        self.console.print(message, highlight=False, markup=False)
 
     def warning(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+        self.console.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
 
     def started(self, state, info: dict) -> None:
         if info["resumed"]:

@@ -1,173 +1,206 @@
-"""A run on disk: manifest.json (what was run), samples.jsonl (append-only, one line per completion with
-its verdict), results.json (metrics). Every sample is flushed to the file before the next is awaited."""
+"""A run directory: manifest.json (what was run), samples.jsonl (append-only, one line per completion, written
+the moment it arrives), verdicts.jsonl (append-only, one line per verdict under a named rule set, written as the
+verifier decides), results.json (metrics), engine.log (what the engine printed).
+
+Exactly one process writes a run (the RunWriter, which holds the directory's lock); everything else only reads,
+and a reader never changes what it reads.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from evalkit.errors import EvalkitError
+from evalkit.store.files import write_json_atomic
+from evalkit.store.lock import RunLock
+from evalkit.store.records import RecordError, SampleRecord, VerdictRecord
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.jsonl"
+VERDICTS = "verdicts.jsonl"
 RESULTS = "results.json"
-FORMAT_VERSION = 1
+ENGINE_LOG = "engine.log"
 # fsync at most this often: flush() already survives a killed process; fsync guards against a lost machine.
 FSYNC_INTERVAL_S = 1.0
 
 
-@dataclass(frozen=True)
-class SampleRecord:
-    """One completion as stored: the text, how it ended, its token counts, its seed, and its verdict."""
-
-    problem_id: str
-    sample_index: int
-    text: str
-    finish_reason: str | None
-    prompt_tokens: int | None
-    output_tokens: int | None
-    seed: int | None
-    verdict: dict[str, Any] | None
-    tokens_exact: bool = True
-    reasoning: str | None = None
-    reasoning_tokens: int | None = None
-
-    def to_json(self) -> str:
-        return json.dumps(self.__dict__, ensure_ascii=False)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SampleRecord:
-        return cls(
-            problem_id=str(data["problem_id"]),
-            sample_index=int(data["sample_index"]),
-            text=data["text"],
-            finish_reason=data.get("finish_reason"),
-            prompt_tokens=data.get("prompt_tokens"),
-            output_tokens=data.get("output_tokens"),
-            seed=data.get("seed"),
-            verdict=data.get("verdict"),
-            tokens_exact=data.get("tokens_exact", True),
-            reasoning=data.get("reasoning"),
-            reasoning_tokens=data.get("reasoning_tokens"),
-        )
-
-
-@dataclass(frozen=True)
-class LoadedSamples:
-    records: tuple[SampleRecord, ...]
-    dropped_partial_line: bool
-    duplicates: int
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+def _read_json_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise EvalkitError(f"{path} is not UTF-8 text; it is not an evalkit {what}") from None
+    except json.JSONDecodeError as exc:
+        raise EvalkitError(
+            f"{path} is damaged ({exc.msg} at line {exc.lineno}); the samples beside it are intact"
+        ) from None
+    except IsADirectoryError:
+        raise EvalkitError(f"{path} is a folder, not an evalkit {what}") from None
+    if not isinstance(data, dict):
+        raise EvalkitError(f"{path} is damaged (not a JSON object); the samples beside it are intact")
+    return data
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MANIFEST
+    if not path.exists():
+        raise EvalkitError(f"{run_dir} is not an evalkit run directory (no {MANIFEST})")
+    manifest = _read_json_object(path, "manifest")
+    for key in ("model", "dataset"):
+        if key not in manifest:
+            raise EvalkitError(f"{path} is damaged (no `{key}`); the samples beside it are intact")
+    return manifest
+
+
+def read_results(run_dir: Path) -> dict[str, Any] | None:
+    """results.json, or None when the run has none yet."""
+    path = run_dir / RESULTS
+    if not path.exists():
+        return None
+    results = _read_json_object(path, "results file")
+    if not isinstance(results.get("metrics"), dict):
+        raise EvalkitError(f"{path} is damaged (no metrics); rerun the run (it resumes) to write it again")
+    return results
+
+
+@dataclass(frozen=True)
+class RunContents:
+    """What a run directory holds, as read: samples in file order (first copy of each kept), verdicts by rule set."""
+
+    run_dir: Path
+    samples: tuple[SampleRecord, ...]
+    verdicts: dict[str, dict[tuple[str, int], dict[str, Any]]] = field(default_factory=dict)
+    partial_line: bool = False
+    duplicates: int = 0
+
+    def verdicts_for(self, rules: str) -> dict[tuple[str, int], dict[str, Any]]:
+        return self.verdicts.get(rules, {})
+
+    def unverified(self, rules: str) -> list[SampleRecord]:
+        have = self.verdicts_for(rules)
+        return [s for s in self.samples if s.key not in have]
+
+
+def _lines(path: Path) -> tuple[list[tuple[int, str]], bool]:
+    """Complete lines with their numbers, and whether a half-written last line (a crash mid-write) was left out."""
+    if not path.exists():
+        return [], False
+    data = path.read_bytes()
+    partial = bool(data) and not data.endswith(b"\n")
+    if partial:
+        data = data[: data.rfind(b"\n") + 1]
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvalkitError(f"{run_dir} is not an evalkit run directory (no {MANIFEST})") from None
-    except json.JSONDecodeError as exc:
-        raise EvalkitError(f"{path} is damaged ({exc.msg}); the samples next to it are intact") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EvalkitError(f"{path}:{line} is not UTF-8 text; the file was edited or damaged") from None
+    return [(n, line) for n, line in enumerate(text.split("\n")[:-1], start=1) if line.strip()], partial
 
 
-def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return [
-        f"{key} {old.get(key)!r} -> {new.get(key)!r}"
-        for key in sorted(set(old) | set(new))
-        if old.get(key) != new.get(key)
-    ]
+def _parse(path: Path, number: int, line: str, reader: Callable[[Any], Any]) -> Any:
+    try:
+        return reader(json.loads(line))
+    except (json.JSONDecodeError, RecordError) as exc:
+        raise EvalkitError(
+            f"{path}:{number} is not a valid record ({exc}); the file was edited or damaged. Move that line out of "
+            "the file (nothing else is affected) and rerun"
+        ) from None
+
+
+def read_run(run_dir: Path, legacy_rules: str | None = None) -> RunContents:
+    """Read samples and verdicts without changing anything (a run may be appending to them right now).
+
+    Verdicts stored inside sample lines (runs written before verdicts.jsonl existed) count as verdicts of
+    `legacy_rules`, the rule set the manifest names.
+    """
+    samples_path = run_dir / SAMPLES
+    sample_lines, partial = _lines(samples_path)
+    samples: dict[tuple[str, int], SampleRecord] = {}
+    duplicates = 0
+    verdicts: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
+    for number, line in sample_lines:
+        record = _parse(samples_path, number, line, SampleRecord.from_dict)
+        if record.key in samples:
+            duplicates += 1
+            continue
+        samples[record.key] = record
+        if record.verdict is not None and legacy_rules is not None:
+            verdicts.setdefault(legacy_rules, {})[record.key] = record.verdict
+    verdicts_path = run_dir / VERDICTS
+    verdict_lines, _ = _lines(verdicts_path)
+    for number, line in verdict_lines:
+        verdict = _parse(verdicts_path, number, line, VerdictRecord.from_dict)
+        if verdict.key in samples:
+            verdicts.setdefault(verdict.rules, {})[verdict.key] = verdict.verdict  # the latest line wins
+    return RunContents(run_dir, tuple(samples.values()), verdicts, partial, duplicates)
 
 
 def check_run_dir(run_dir: Path, ident_sha256: str, ident: dict[str, Any]) -> None:
     """Refuse early (before an engine starts) a run directory that belongs to other settings."""
+    from evalkit.config import identity_differences
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise EvalkitError(f"{run_dir} is a file, not a run directory; choose another --output-dir / --run-dir")
     if (run_dir / MANIFEST).is_file():
         previous = read_manifest(run_dir)
-        if previous.get("identity_sha256") != ident_sha256:
-            changes = "; ".join(_differences(previous.get("identity", {}), ident))
+        if previous.get("kind", "measured") != "measured":
             raise EvalkitError(
-                f"{run_dir} holds a run with different settings ({changes}); "
-                "choose another --output-dir / --run-dir, or delete that directory to start over"
+                f"{run_dir} holds {previous.get('kind')} samples, not a run; choose another --output-dir / --run-dir"
             )
+        if previous.get("identity_sha256") != ident_sha256:
+            changes = identity_differences(previous.get("identity", {}), ident)
+            if changes:
+                raise EvalkitError(
+                    f"{run_dir} holds a run with different settings ({'; '.join(changes)}); "
+                    "choose another --output-dir / --run-dir, or delete that directory to start over"
+                )
+    elif (run_dir / SAMPLES).exists():
+        raise EvalkitError(f"{run_dir} has samples but no {MANIFEST}; refusing to mix runs")
 
 
-class RunStore:
-    """Owns one run directory. Open it with the run's identity: a directory made for another one is refused."""
+class _AppendFile:
+    """One append-only JSONL file: every line flushed to the OS before `append` returns, fsync at most once a
+    second (and at close)."""
 
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self._file = None
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
         self._last_fsync = 0.0
 
-    @property
-    def samples_path(self) -> Path:
-        return self.run_dir / SAMPLES
+    def trim_partial_line(self) -> bool:
+        """Cut a half-written last line off (a crash mid-write); only the run's writer may do this."""
+        if not self.path.exists():
+            return False
+        with open(self.path, "r+b") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return False
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return False
+            # Walk back to the last newline in blocks (the file may be large).
+            position = size
+            while position > 0:
+                start = max(0, position - 65536)
+                handle.seek(start)
+                block = handle.read(position - start)
+                newline = block.rfind(b"\n")
+                if newline != -1:
+                    handle.truncate(start + newline + 1)
+                    return True
+                position = start
+            handle.truncate(0)
+            return True
 
-    def open(self, manifest: dict[str, Any]) -> dict[str, Any] | None:
-        """Create the run directory, or check that an existing one holds this identity. Returns the old manifest."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        path = self.run_dir / MANIFEST
-        previous = None
-        if path.exists():
-            check_run_dir(self.run_dir, manifest["identity_sha256"], manifest["identity"])
-            previous = read_manifest(self.run_dir)
-            manifest = {**manifest, "created_at": previous.get("created_at", manifest.get("created_at"))}
-        elif self.samples_path.exists():
-            raise EvalkitError(f"{self.run_dir} has samples but no {MANIFEST}; refusing to mix runs")
-        write_json_atomic(path, manifest)
-        return previous
-
-    def load(self) -> LoadedSamples:
-        """Read stored samples. A half-written last line (a crash mid-write) is cut off the file with a notice."""
-        path = self.samples_path
-        if not path.exists():
-            return LoadedSamples((), False, 0)
-        data = path.read_bytes()
-        dropped = False
-        if data and not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
-            data = data[:cut]
-            with open(path, "r+b") as handle:
-                handle.truncate(cut)
-            dropped = True
-        records: dict[tuple[str, int], SampleRecord] = {}
-        duplicates = 0
-        for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = SampleRecord.from_dict(json.loads(line))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                raise EvalkitError(
-                    f"{path}:{number} is not a sample record; the file was edited or damaged. Move that line "
-                    "out of the file (nothing else is affected) and rerun"
-                ) from None
-            key = (record.problem_id, record.sample_index)
-            if key in records:
-                duplicates += 1
-                continue
-            records[key] = record
-        return LoadedSamples(tuple(records.values()), dropped, duplicates)
-
-    def append(self, record: SampleRecord) -> None:
-        """Write one sample and flush it to the OS before returning."""
+    def append(self, line: str) -> None:
         if self._file is None:
-            self._file = open(self.samples_path, "a", encoding="utf-8")  # noqa: SIM115 (held open for the run)
-        self._file.write(record.to_json() + "\n")
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (held open for the run)
+        self._file.write(line)
         self._file.flush()
         now = time.monotonic()
         if now - self._last_fsync >= FSYNC_INTERVAL_S:
@@ -176,20 +209,66 @@ class RunStore:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
+            try:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            finally:
+                self._file.close()
+                self._file = None
+
+
+class RunWriter:
+    """The one process writing a run directory: it holds the directory's lock from `open` to `close`.
+
+    Samples and verdicts go to separate append-only files, so the generating thread and the verifying thread
+    never share a file handle.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.lock = RunLock(run_dir)
+        self._samples = _AppendFile(run_dir / SAMPLES)
+        self._verdicts = _AppendFile(run_dir / VERDICTS)
+
+    @property
+    def samples_path(self) -> Path:
+        return self._samples.path
+
+    def open(self, wait: bool = False, on_wait: Callable[[str], None] = lambda message: None) -> bool:
+        """Take the lock (refusing, or waiting, while another process holds it). Returns whether a half-written
+        last line was cut off the samples (a crash mid-write)."""
+        self.lock.acquire(wait=wait, on_wait=on_wait)
+        try:
+            self._verdicts.trim_partial_line()
+            return self._samples.trim_partial_line()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def read(self, legacy_rules: str | None = None) -> RunContents:
+        return read_run(self.run_dir, legacy_rules)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json_atomic(self.run_dir / MANIFEST, manifest)
 
     def write_results(self, results: dict[str, Any]) -> None:
         write_json_atomic(self.run_dir / RESULTS, results)
 
-    def update_manifest(self, changes: dict[str, Any]) -> None:
-        manifest = read_manifest(self.run_dir)
-        manifest.update(changes)
-        write_json_atomic(self.run_dir / MANIFEST, manifest)
+    def append_sample(self, record: SampleRecord) -> None:
+        """Write one sample and flush it to the OS before returning."""
+        self._samples.append(record.to_json())
 
-    def __enter__(self) -> RunStore:
+    def append_verdict(self, record: VerdictRecord) -> None:
+        self._verdicts.append(record.to_json())
+
+    def close(self) -> None:
+        try:
+            self._samples.close()
+            self._verdicts.close()
+        finally:
+            self.lock.release()
+
+    def __enter__(self) -> RunWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -206,3 +285,32 @@ def iter_run_dirs(paths: list[Path]) -> Iterator[Path]:
             if resolved not in seen:
                 seen.add(resolved)
                 yield candidate
+
+
+def replace_derived_run(
+    run_dir: Path,
+    manifest: dict[str, Any],
+    samples: list[SampleRecord],
+    verdicts: list[VerdictRecord],
+    results: dict[str, Any],
+) -> None:
+    """Write a run made from samples that exist elsewhere (scored generations, another harness's outputs) whole.
+
+    Such a run is derived from its source, which stays the record, so it is rewritten in full each time, under
+    the lock and file by file atomically. A generated run (kind "measured") is never overwritten.
+    """
+    from evalkit.store.files import write_text_atomic
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise EvalkitError(f"{run_dir} is a file; give a folder to write the run into")
+    with RunLock(run_dir):
+        if (run_dir / MANIFEST).is_file():
+            kind = read_manifest(run_dir).get("kind", "measured")
+            if kind == "measured":
+                raise EvalkitError(f"{run_dir} holds a generated run; write this one to another directory")
+        elif (run_dir / SAMPLES).exists():
+            raise EvalkitError(f"{run_dir} has samples but no {MANIFEST}; write this run to another directory")
+        write_text_atomic(run_dir / SAMPLES, "".join(s.to_json() for s in samples))
+        write_text_atomic(run_dir / VERDICTS, "".join(v.to_json() for v in verdicts))
+        write_json_atomic(run_dir / MANIFEST, manifest)
+        write_json_atomic(run_dir / RESULTS, results)

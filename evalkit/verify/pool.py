@@ -1,18 +1,29 @@
-"""A process pool that bounds every task in wall-clock time by killing the worker that overruns.
+"""Long-lived worker processes that run one function over many payloads, each call bounded in time.
 
-Why not concurrent.futures: a ProcessPoolExecutor cannot cancel a running task, so one sympy call that never
+Why not concurrent.futures: a ProcessPoolExecutor cannot stop a running task, so one sympy call that never
 returns holds a worker forever. Why not SIGALRM (math-verify's own timeouts): it only works in a main thread.
-Workers start from a fork server that has already imported the task's module, so replacing a killed worker
-costs milliseconds, and no worker is ever forked from a process that runs threads (vLLM, asyncio).
+Here a worker that overruns is killed and replaced; workers start from a fork server that has already imported
+the task's module, so a replacement costs milliseconds and no worker is forked from a threaded process.
+
+Work goes out in small batches per worker and results stream back one by one, so a round trip is paid per batch,
+not per task. The bound is CPU time where the platform reports it (Linux): a worker that waits for a busy CPU
+(it may run at low priority beside an inference engine) is not blamed for the wait. A worker whose CPU time stops
+moving altogether for `STALL_FACTOR` times the bound is killed too.
+
+Workers die with their parent: a worker asks the kernel for SIGKILL when the fork server (its parent) exits, and
+the fork server exits when evalkit does, even after a kill -9. Workers ignore Ctrl-C; the pool kills them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import time
 from collections import deque
@@ -23,8 +34,15 @@ from typing import Any
 # Each worker may use this much address space; a runaway expression raises MemoryError instead of taking
 # the machine down.
 WORKER_MEMORY_BYTES = 4 * 1024**3
-READY = "ready"
 STARTUP_TIMEOUT_S = 60.0
+# Tasks sent to a worker in one message. Small: a timeout costs the worker, and the batch's unfinished rest is
+# sent again elsewhere.
+MAX_BATCH = 8
+# A worker whose CPU time has not moved for this many timeouts is stopped or stuck, not slow: it is killed.
+STALL_FACTOR = 10.0
+MIN_RECHECK_S = 0.05
+_READY = "ready"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class WorkerStartError(RuntimeError):
@@ -50,31 +68,52 @@ def _limit_memory(limit: int) -> None:
         pass
 
 
-def _worker_main(conn: multiprocessing.connection.Connection, function_path: str, memory_limit: int) -> None:
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent (the fork server) exits."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent was gone before the request took effect
+        os._exit(0)
+
+
+def _worker_main(
+    conn: multiprocessing.connection.Connection, function_path: str, memory_limit: int, niceness: int
+) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
     _limit_memory(memory_limit)
     module_name, _, attribute = function_path.rpartition(".")
     function = getattr(importlib.import_module(module_name), attribute)
-    conn.send(READY)
+    conn.send((_READY, time.process_time()))
     while True:
         try:
-            message = conn.recv()
+            batch = conn.recv()
         except (EOFError, OSError):
             return
-        if message is None:
+        if batch is None:
             return
-        task_id, payload = message
-        try:
-            result: tuple[str, Any] = ("ok", function(payload))
-        except MemoryError:
-            result = ("error", "out of memory")
-        except RecursionError:
-            result = ("error", "recursion too deep")
-        except Exception as exc:  # a task's failure is its result, never the pool's
-            result = ("error", f"{type(exc).__name__}: {exc}"[:300])
-        try:
-            conn.send((task_id, *result))
-        except (OSError, ValueError):
-            return
+        for task_id, payload in batch:
+            try:
+                result: tuple[str, Any] = ("ok", function(payload))
+            except MemoryError:
+                result = ("error", "out of memory")
+            except RecursionError:
+                result = ("error", "recursion too deep")
+            except Exception as exc:  # a task's failure is its result, never the pool's
+                result = ("error", f"{type(exc).__name__}: {exc}"[:300])
+            try:
+                conn.send((task_id, *result, time.process_time()))
+            except (OSError, ValueError):
+                return
 
 
 @contextlib.contextmanager
@@ -98,30 +137,57 @@ def _main_module_hidden() -> Iterator[None]:
             setattr(main, name, value)
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a live process (Linux /proc); None where the platform does not tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
 class _Worker:
-    def __init__(self, context: Any, function_path: str, memory_limit: int) -> None:
+    def __init__(self, context: Any, function_path: str, memory_limit: int, niceness: int) -> None:
         parent, child = context.Pipe()
         self.conn = parent
         self.process = context.Process(
-            target=_worker_main, args=(child, function_path, memory_limit), daemon=True, name="evalkit-verify"
+            target=_worker_main,
+            args=(child, function_path, memory_limit, niceness),
+            daemon=True,
+            name="evalkit-verify",
         )
         with _main_module_hidden():
             self.process.start()
         child.close()
+        self.born = time.monotonic()
         self.ready = False
-        self.task: int | None = None
+        self.queue: deque[int] = deque()  # task ids sent, in the order the worker runs them
+        self.task_wall = 0.0  # when the head task started
+        self.task_cpu = 0.0  # the worker's CPU seconds when the head task started
+        self.reported_cpu = 0.0
         self.deadline = 0.0
-        self.started = 0.0
+        self.last_cpu = 0.0  # CPU seconds at the last deadline check, and when they last grew
+        self.last_progress = 0.0
+
+    def start_head(self, now: float, timeout: float) -> None:
+        self.task_wall = now
+        self.task_cpu = self.last_cpu = self.reported_cpu
+        self.last_progress = now
+        self.deadline = now + timeout
 
     def stop(self, kill: bool) -> None:
         if kill:
-            self.process.kill()
+            with contextlib.suppress(OSError):
+                self.process.kill()
         else:
             with contextlib.suppress(OSError, ValueError):
                 self.conn.send(None)
-        self.process.join(timeout=1 if not kill else None)
+        self.process.join(timeout=1 if not kill else 5)
         if self.process.is_alive():
-            self.process.kill()
+            with contextlib.suppress(OSError):
+                self.process.kill()
             self.process.join()
         self.conn.close()
 
@@ -130,7 +196,8 @@ class BoundedPool:
     """Run `function(payload)` for many payloads in worker processes, each call limited to `timeout` seconds.
 
     `function_path` names a module-level function ("package.module.function"): the fork server imports that
-    module once, and workers are forked from it ready to work.
+    module once, and workers are forked from it ready to work. Use `submit` and `poll` to stream work through
+    the pool from one thread, or `map` for a finite list. `niceness` > 0 runs workers at lower CPU priority.
     """
 
     def __init__(
@@ -139,21 +206,28 @@ class BoundedPool:
         workers: int | None = None,
         timeout: float = 5.0,
         memory_limit: int = WORKER_MEMORY_BYTES,
+        niceness: int = 0,
     ) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError("timeout must be a positive number of seconds")
         self.function_path = function_path
         self.size = max(1, workers or os.cpu_count() or 1)
         self.timeout = timeout
         self.memory_limit = memory_limit
+        self.niceness = niceness
         module = function_path.rpartition(".")[0]
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         self.context = multiprocessing.get_context(method)
         if method == "forkserver":
             self.context.set_forkserver_preload([module])
         self.workers: list[_Worker] = []
+        self._ids = itertools.count()
+        self._pending: deque[int] = deque()
+        self._payloads: dict[int, Any] = {}
+        self._finished: list[tuple[int, TaskOutcome]] = []
         self.timeouts = 0
         self.crashes = 0
+        self.tasks_done = 0
 
     def __enter__(self) -> BoundedPool:
         return self
@@ -161,94 +235,147 @@ class BoundedPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def outstanding(self) -> int:
+        """Tasks submitted whose outcome has not been returned by `poll` yet."""
+        return len(self._payloads) + len(self._finished)
+
     def close(self) -> None:
+        """Stop every worker now: idle ones are asked to exit, busy ones are killed (no check is waited out)."""
         for worker in self.workers:
-            worker.stop(kill=worker.task is not None)
+            worker.stop(kill=bool(worker.queue) or not worker.ready)
         self.workers = []
 
-    def _spawn(self) -> _Worker:
-        return _Worker(self.context, self.function_path, self.memory_limit)
-
-    def _await_ready(self, worker: _Worker) -> None:
-        """Wait for a new worker's handshake, so a worker that cannot even start is not blamed on a task."""
-        if worker.ready:
-            return
-        if worker.conn.poll(STARTUP_TIMEOUT_S):
-            try:
-                if worker.conn.recv() == READY:
-                    worker.ready = True
-                    return
-            except (EOFError, OSError):
-                pass
-        worker.process.join(timeout=1)
-        raise WorkerStartError(
-            f"verifier worker processes fail to start (exit code {worker.process.exitcode}); if evalkit is used "
-            'from a script, put the calling code under `if __name__ == "__main__":` (multiprocessing re-imports '
-            "the main module in each worker)"
-        )
+    def submit(self, payload: Any) -> int:
+        """Queue one task; its outcome comes back from `poll` under the returned id."""
+        task_id = next(self._ids)
+        self._payloads[task_id] = payload
+        self._pending.append(task_id)
+        return task_id
 
     def map(self, payloads: Sequence[Any]) -> list[TaskOutcome]:
         """Outcomes in the order of payloads; never raises for a task that fails, hangs or kills its worker."""
-        outcomes: list[TaskOutcome | None] = [None] * len(payloads)
-        pending = deque(range(len(payloads)))
-        while len(self.workers) < min(self.size, len(payloads)):
+        ids = [self.submit(p) for p in payloads]
+        outcomes: dict[int, TaskOutcome] = {}
+        while len(outcomes) < len(ids):
+            outcomes.update(self.poll(None))
+        return [outcomes[i] for i in ids]
+
+    # -----------------------------------------------------------------------------------------------------------
+
+    def _spawn(self) -> _Worker:
+        return _Worker(self.context, self.function_path, self.memory_limit, self.niceness)
+
+    def _grow(self) -> None:
+        wanted = min(self.size, len(self._pending) + sum(len(w.queue) for w in self.workers))
+        while len(self.workers) < wanted:
             self.workers.append(self._spawn())
-        busy: dict[int, _Worker] = {}
 
-        def assign(worker: _Worker) -> None:
-            self._await_ready(worker)
-            task = pending.popleft()
-            worker.task = task
-            worker.started = time.monotonic()
-            worker.deadline = worker.started + self.timeout
-            worker.conn.send((task, payloads[task]))
-            busy[task] = worker
+    def _dispatch(self) -> None:
+        idle = [w for w in self.workers if w.ready and not w.queue]
+        for index, worker in enumerate(idle):
+            if not self._pending:
+                return
+            # Spread what is left over the idle workers; batches only when there is more work than workers.
+            share = math.ceil(len(self._pending) / (len(idle) - index))
+            batch = [self._pending.popleft() for _ in range(min(MAX_BATCH, share, len(self._pending)))]
+            worker.queue.extend(batch)
+            worker.start_head(time.monotonic(), self.timeout)
+            try:
+                worker.conn.send([(task_id, self._payloads[task_id]) for task_id in batch])
+            except (OSError, ValueError):
+                self._lost(worker, "crashed: worker exited before taking work")
 
-        def replace(worker: _Worker) -> None:
-            index = self.workers.index(worker)
-            worker.stop(kill=True)
-            self.workers[index] = self._spawn()
+    def _finish(self, task_id: int, outcome: TaskOutcome) -> None:
+        self._payloads.pop(task_id, None)
+        self._finished.append((task_id, outcome))
+        self.tasks_done += 1
 
-        for worker in self.workers:
-            if pending:
-                assign(worker)
-        while busy:
+    def _replace(self, worker: _Worker) -> None:
+        index = self.workers.index(worker)
+        worker.stop(kill=True)
+        # The unfinished rest of its batch goes back to the front of the queue.
+        self._pending.extendleft(reversed(worker.queue))
+        worker.queue.clear()
+        self.workers[index] = self._spawn()
+
+    def _lost(self, worker: _Worker, error: str) -> None:
+        if not worker.ready:
+            worker.process.join(timeout=1)
+            raise WorkerStartError(
+                f"verifier worker processes fail to start (exit code {worker.process.exitcode}); if evalkit is used "
+                'from a script, put the calling code under `if __name__ == "__main__":` (multiprocessing re-imports '
+                "the main module in each worker)"
+            )
+        if worker.queue:
+            self.crashes += 1
+            task_id = worker.queue.popleft()
+            self._finish(task_id, TaskOutcome(error=error, seconds=time.monotonic() - worker.task_wall))
+        self._replace(worker)
+
+    def _receive(self, worker: _Worker, now: float) -> None:
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            self._lost(worker, f"crashed: worker exited ({worker.process.exitcode})")
+            return
+        if message[0] == _READY:
+            worker.ready = True
+            worker.reported_cpu = message[1]
+            return
+        task_id, status, value, cpu = message
+        worker.reported_cpu = cpu
+        if worker.queue and worker.queue[0] == task_id:
+            worker.queue.popleft()
+        elapsed = now - worker.task_wall
+        outcome = TaskOutcome(value=value, seconds=elapsed) if status == "ok" else TaskOutcome(error=f"error: {value}")
+        self._finish(task_id, outcome)
+        if worker.queue:
+            worker.start_head(now, self.timeout)
+
+    def _check_deadline(self, worker: _Worker, now: float) -> None:
+        if not worker.queue or now < worker.deadline:
+            return
+        cpu = process_cpu_seconds(worker.process.pid) if worker.process.pid else None
+        used = self.timeout if cpu is None else cpu - worker.task_cpu
+        if cpu is not None and cpu > worker.last_cpu:
+            worker.last_cpu, worker.last_progress = cpu, now
+        stalled = now - worker.last_progress >= self.timeout * STALL_FACTOR
+        if used < self.timeout and not stalled:
+            # Waiting for the CPU (it may run at low priority beside an engine), not computing: the bound is on
+            # the work done, so a verdict does not depend on how busy the machine was.
+            worker.deadline = now + max(self.timeout - used, MIN_RECHECK_S)
+            return
+        self.timeouts += 1
+        task_id = worker.queue.popleft()
+        self._finish(task_id, TaskOutcome(error="timeout", seconds=now - worker.task_wall))
+        self._replace(worker)
+
+    def poll(self, timeout: float | None) -> list[tuple[int, TaskOutcome]]:
+        """Run queued work; return the outcomes that finished, waiting up to `timeout` seconds for one
+        (None: until at least one finishes, or at once when nothing is outstanding)."""
+        give_up = None if timeout is None else time.monotonic() + timeout
+        while not self._finished and self._payloads:
+            self._grow()
+            self._dispatch()
             now = time.monotonic()
-            wait_for = max(0.0, min(w.deadline for w in busy.values()) - now)
-            ready = multiprocessing.connection.wait([w.conn for w in busy.values()], timeout=wait_for)
-            for worker in list(busy.values()):
-                task = worker.task
-                assert task is not None
-                if worker.conn in ready:
-                    try:
-                        task_id, status, value = worker.conn.recv()
-                    except (EOFError, OSError):
-                        self.crashes += 1
-                        code = worker.process.exitcode
-                        outcomes[task] = TaskOutcome(
-                            error=f"crashed: worker exited ({code})",
-                            seconds=time.monotonic() - worker.started,
-                        )
-                        del busy[task]
-                        replace(worker)
-                        continue
-                    elapsed = time.monotonic() - worker.started
-                    outcomes[task_id] = (
-                        TaskOutcome(value=value, seconds=elapsed)
-                        if status == "ok"
-                        else TaskOutcome(error=f"error: {value}", seconds=elapsed)
-                    )
-                    del busy[task]
-                    worker.task = None
-                    if pending:
-                        assign(worker)
-                elif time.monotonic() >= worker.deadline:
-                    self.timeouts += 1
-                    outcomes[task] = TaskOutcome(error="timeout", seconds=self.timeout)
-                    del busy[task]
-                    replace(worker)
-            # Workers replaced above are idle: give them work.
+            waits = [w.deadline - now for w in self.workers if w.queue]
             for worker in self.workers:
-                if worker.task is None and pending and worker.process.is_alive():
-                    assign(worker)
-        return [o if o is not None else TaskOutcome(error="not run") for o in outcomes]
+                if not worker.ready and now - worker.born > STARTUP_TIMEOUT_S:
+                    self._lost(worker, "crashed: worker did not start")
+            waits.append(STARTUP_TIMEOUT_S)
+            if give_up is not None:
+                waits.append(give_up - now)
+            wait_for = max(0.0, min(waits))
+            ready = multiprocessing.connection.wait([w.conn for w in self.workers], timeout=wait_for)
+            now = time.monotonic()
+            for worker in list(self.workers):
+                if worker.conn in ready:
+                    self._receive(worker, now)
+            for worker in list(self.workers):
+                self._check_deadline(worker, now)
+            if give_up is not None and now >= give_up:
+                break
+        self._dispatch()
+        finished, self._finished = self._finished, []
+        return finished

@@ -6,29 +6,52 @@ Named rule sets: `math` (default), `dapo` (DAPO's own reward rule), `strict-int`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import atexit
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
 
-from evalkit.verify.pool import BoundedPool
+from evalkit.verify.pool import BoundedPool, TaskOutcome
 from evalkit.verify.rules import RULE_SETS, first_pass
 from evalkit.verify.verdict import Pending, Verdict
 
 DEFAULT_TIMEOUT_S = 5.0
 
 
+# Symbolic outcomes kept per Verifier: samples of one problem often repeat an answer (that is what maj@k counts).
+RESULT_CACHE_SIZE = 20_000
+
+
 class Verifier:
     """Checks responses under one rule set; owns the worker processes for symbolic comparison.
 
     Use as a context manager (or call `close()`) so workers are stopped; they are started only when a check
-    first needs them.
+    first needs them. `check_many` checks a list; `submit` and `collect` stream checks through the workers
+    from one thread (the run pipeline verifies beside generation that way). `niceness` > 0 runs the workers at
+    lower CPU priority, so they never slow an engine on the same machine.
     """
 
-    def __init__(self, rules: str = "math", workers: int | None = None, timeout: float = DEFAULT_TIMEOUT_S):
+    def __init__(
+        self,
+        rules: str = "math",
+        workers: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        niceness: int = 0,
+    ):
         if rules not in RULE_SETS:
             raise ValueError(f"unknown rule set {rules!r}; choose one of {', '.join(RULE_SETS)}")
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
         self.rules = rules
         self.workers = workers
         self.timeout = timeout
+        self.niceness = niceness
         self._pool: BoundedPool | None = None
+        self._waiting: dict[int, tuple[Pending, list[Hashable]]] = {}  # pool task -> its check and who waits
+        self._in_flight: dict[tuple, int] = {}  # symbolic payload -> pool task
+        self._ready: list[tuple[Hashable, Verdict]] = []
+        self._cache: OrderedDict[tuple, TaskOutcome] = OrderedDict()
         self.symbolic_checks = 0
         self.max_symbolic_seconds = 0.0
 
@@ -39,20 +62,74 @@ class Verifier:
         self.close()
 
     def close(self) -> None:
+        """Stop the workers at once (a check under way is abandoned, never waited out)."""
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        self._waiting.clear()
+        self._in_flight.clear()
 
     def _pool_for_symbolic(self) -> BoundedPool:
         if self._pool is None:
-            self._pool = BoundedPool("evalkit.verify.symbolic.compare", workers=self.workers, timeout=self.timeout)
+            self._pool = BoundedPool(
+                "evalkit.verify.symbolic.compare", workers=self.workers, timeout=self.timeout, niceness=self.niceness
+            )
         return self._pool
+
+    @property
+    def pending(self) -> int:
+        """Checks submitted whose verdict `collect` has not returned yet."""
+        return sum(len(keys) for _, keys in self._waiting.values()) + len(self._ready)
+
+    def submit(self, key: Hashable, response: str, gold: str, truncated: bool = False) -> Verdict | None:
+        """Start one check. Returns its verdict when no symbolic work is needed; otherwise None, and `collect`
+        returns (key, verdict) once a worker has decided."""
+        first = first_pass(self.rules, response, gold, truncated)
+        if isinstance(first, Verdict):
+            return first
+        payload = (first.gold, first.prediction, first.written_gold)
+        cached = self._cache.get(payload)
+        if cached is not None:
+            self._cache.move_to_end(payload)
+            self._ready.append((key, self._verdict(first, cached)))
+            return None
+        task = self._in_flight.get(payload)
+        if task is None:
+            task = self._pool_for_symbolic().submit(payload)
+            self._in_flight[payload] = task
+            self._waiting[task] = (first, [])
+            self.symbolic_checks += 1
+        self._waiting[task][1].append(key)
+        return None
+
+    def collect(self, timeout: float | None = None) -> list[tuple[Hashable, Verdict]]:
+        """Verdicts of submitted checks that are done, waiting up to `timeout` seconds for one (None: until one
+        is done, or at once when none is pending)."""
+        if not self._ready and self._waiting:
+            for task, outcome in self._pool_for_symbolic().poll(timeout):
+                first, keys = self._waiting.pop(task)
+                payload = (first.gold, first.prediction, first.written_gold)
+                self._in_flight.pop(payload, None)
+                self._cache[payload] = outcome
+                if len(self._cache) > RESULT_CACHE_SIZE:
+                    self._cache.popitem(last=False)
+                self.max_symbolic_seconds = max(self.max_symbolic_seconds, outcome.seconds)
+                self._ready.extend((key, self._verdict(first, outcome)) for key in keys)
+        ready, self._ready = self._ready, []
+        return ready
+
+    @staticmethod
+    def _verdict(first: Pending, outcome: TaskOutcome) -> Verdict:
+        if outcome.error is not None:
+            return Verdict(first.extracted, False, "math-verify", first.found_by, outcome.error)
+        equal, rule, error = outcome.value
+        return Verdict(first.extracted, bool(equal), rule, first.found_by, error)
 
     def check(self, response: str, gold: str, truncated: bool = False) -> Verdict:
         return self.check_many([(response, gold)], [truncated])[0]
 
     def check_many(self, pairs: Iterable[tuple[str, str]], truncated: Sequence[bool] | None = None) -> list[Verdict]:
-        """Verdicts in input order; identical checks are done once.
+        """Verdicts in input order; identical checks are done once, symbolic ones in parallel.
 
         `truncated[i]` says response i hit its token limit: then only explicit answer markers count.
         """
@@ -61,31 +138,52 @@ class Verifier:
         if len(flags) != len(pairs):
             raise ValueError("truncated must have one flag per pair")
         keys = [(response, gold, flag) for (response, gold), flag in zip(pairs, flags)]
-        unique: dict[tuple[str, str, bool], int] = {}
-        for key in keys:
-            unique.setdefault(key, len(unique))
-        first = [first_pass(self.rules, response, gold, flag) for response, gold, flag in unique]
-        pending_at = [i for i, item in enumerate(first) if isinstance(item, Pending)]
-        results: list[Verdict | Pending] = list(first)
-        if pending_at:
-            tasks = [(first[i].gold, first[i].prediction, first[i].written_gold) for i in pending_at]  # type: ignore[union-attr]
-            outcomes = self._pool_for_symbolic().map(tasks)
-            self.symbolic_checks += len(tasks)
-            for i, outcome in zip(pending_at, outcomes):
-                item = first[i]
-                assert isinstance(item, Pending)
-                self.max_symbolic_seconds = max(self.max_symbolic_seconds, outcome.seconds)
-                if outcome.error is not None:
-                    results[i] = Verdict(item.extracted, False, "math-verify", item.found_by, outcome.error)
+        verdicts: dict[tuple[str, str, bool], Verdict] = {}
+        for key in dict.fromkeys(keys):
+            # Keys are tagged so that checks another caller streamed through this Verifier stay theirs.
+            immediate = self.submit(("check_many", key), *key)
+            if immediate is not None:
+                verdicts[key] = immediate
+        others: list[tuple[Hashable, Verdict]] = []
+        while len(verdicts) < len(set(keys)):
+            for tagged, verdict in self.collect(None):
+                if isinstance(tagged, tuple) and tagged and tagged[0] == "check_many":
+                    verdicts[tagged[1]] = verdict
                 else:
-                    equal, rule, error = outcome.value
-                    results[i] = Verdict(item.extracted, bool(equal), rule, item.found_by, error)
-        return [results[unique[key]] for key in keys]  # type: ignore[misc]
+                    others.append((tagged, verdict))
+        self._ready.extend(others)
+        return [verdicts[key] for key in keys]
+
+
+_shared: dict[tuple[str, float], Verifier] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_verifier(rules: str, timeout: float) -> Verifier:
+    """One Verifier per rule set and timeout for the one-shot `check()`: a worker per call would cost ~50 ms
+    each. Its workers are stopped when the interpreter exits."""
+    with _shared_lock:
+        verifier = _shared.get((rules, timeout))
+        if verifier is None:
+            if not _shared:
+                atexit.register(_close_shared)
+            verifier = _shared[(rules, timeout)] = Verifier(rules, workers=1, timeout=timeout)
+        return verifier
+
+
+def _close_shared() -> None:
+    for verifier in _shared.values():
+        verifier.close()
+    _shared.clear()
 
 
 def check(response: str, gold: str, rules: str = "math", timeout: float = DEFAULT_TIMEOUT_S) -> Verdict:
-    """Check one response against one gold answer (gold first: the comparison is not symmetric)."""
-    with Verifier(rules, workers=1, timeout=timeout) as verifier:
+    """Check one response against one gold answer (gold first: the comparison is not symmetric).
+
+    Repeated calls share one worker process, started on the first check that needs symbolic work.
+    """
+    verifier = _shared_verifier(rules, timeout)
+    with _shared_lock:
         return verifier.check(response, gold)
 
 
