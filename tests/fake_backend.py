@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from fake_openai_server import fake_completion
@@ -12,10 +12,22 @@ from evalkit.config import SamplingConfig
 
 
 class FakeBackend:
-    def __init__(self, gold: dict[str, str] | None = None, fail_after: int | None = None, context: int | None = None):
+    """`text_for(problem_id, sample_index)`, when given, replaces the generated text (e.g. answers that take the
+    verifier its whole time bound); `on_resume(yielded)` runs each time the consumer asks for the next sample."""
+
+    def __init__(
+        self,
+        gold: dict[str, str] | None = None,
+        fail_after: int | None = None,
+        context: int | None = None,
+        text_for: Callable[[str, int], str] | None = None,
+        on_resume: Callable[[int], None] | None = None,
+    ):
         self.gold = gold or {}
         self.fail_after = fail_after
         self.context = context
+        self.text_for = text_for
+        self.on_resume = on_resume
         self.requests: list[SampleRequest] = []
         self.yielded = 0
 
@@ -36,14 +48,16 @@ class FakeBackend:
             self.requests.append(request)
             prompt = "\n".join(m["content"] for m in request.prompt.messages)
             for offset in range(request.count):
+                seed = request.seed_of(offset)
                 if self.fail_after is not None and self.yielded >= self.fail_after:
                     raise BackendError("the fake server went away")
-                seed = request.seed + offset
                 text, reason, tokens = fake_completion(
-                    prompt, seed, sampling.max_tokens, self.gold.get(request.prompt.problem_id)
+                    prompt, seed or 0, sampling.max_tokens, self.gold.get(request.prompt.problem_id)
                 )
+                if self.text_for is not None:
+                    text, reason = self.text_for(request.prompt.problem_id, request.first_index + offset), "stop"
                 self.yielded += 1
-                yield Completion(
+                completion = Completion(
                     problem_id=request.prompt.problem_id,
                     sample_index=request.first_index + offset,
                     text=text,
@@ -52,3 +66,6 @@ class FakeBackend:
                     output_tokens=tokens,
                     seed=seed,
                 )
+                yield completion
+                if self.on_resume is not None:
+                    self.on_resume(self.yielded)

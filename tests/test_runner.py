@@ -73,9 +73,11 @@ def test_a_run_stores_every_sample_with_its_verdict(aime, tmp_path):
     samples = read_samples(tmp_path / "run")
     verdicts = read_verdicts(tmp_path / "run")
     assert len(samples) == 20 and len(verdicts) == 20
-    assert {(s["problem_id"], s["sample_index"]) for s in samples} == {
-        (p.id, i) for p in aime.problems[:5] for i in range(4)
-    } == set(verdicts)
+    assert (
+        {(s["problem_id"], s["sample_index"]) for s in samples}
+        == {(p.id, i) for p in aime.problems[:5] for i in range(4)}
+        == set(verdicts)
+    )
     for s in samples:
         assert "verdict" not in s  # samples are stored before any verdict exists
         assert verdicts[(s["problem_id"], s["sample_index"])]["rule"]

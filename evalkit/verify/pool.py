@@ -69,9 +69,20 @@ def _limit_memory(limit: int) -> None:
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent (the fork server) exits."""
+    """Ask Linux to SIGKILL this process when its parent (the fork server) exits.
+
+    The fork server lives as long as any process holds its "alive" pipe, and multiprocessing hands every child a
+    copy: a worker closes its copy, so the fork server's life (and with it the workers') ends with evalkit's.
+    """
     if not sys.platform.startswith("linux"):
         return
+    with contextlib.suppress(Exception):
+        from multiprocessing import forkserver
+
+        alive = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+        if alive is not None:
+            os.close(alive)
+            forkserver._forkserver._forkserver_alive_fd = None
     with contextlib.suppress(Exception):
         import ctypes
 
@@ -317,6 +328,7 @@ class BoundedPool:
         try:
             message = worker.conn.recv()
         except (EOFError, OSError):
+            worker.process.join(timeout=1)  # it is exiting: its exit code says why
             self._lost(worker, f"crashed: worker exited ({worker.process.exitcode})")
             return
         if message[0] == _READY:

@@ -1,0 +1,39 @@
+"""Tasks for the worker pool's tests; importable by the workers (they start with the tests' sys.path)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def echo(payload):
+    return payload
+
+
+def spin(cpu_seconds: float) -> float:
+    """Burn this much CPU time (not wall time), then return the process's CPU seconds."""
+    end = time.process_time() + cpu_seconds
+    while time.process_time() < end:
+        pass
+    return time.process_time()
+
+
+def forever(_payload) -> None:
+    while True:
+        pass
+
+
+def allocate(size: int) -> int:
+    return len(bytearray(size))
+
+
+def die(_payload) -> None:
+    os._exit(7)
+
+
+def pid(_payload) -> int:
+    return os.getpid()
+
+
+def niceness(_payload) -> int:
+    return os.nice(0)

@@ -1,0 +1,322 @@
+"""Store first, verify beside: completions are on disk the moment they arrive, the engine never waits for a
+verdict, a kill or an interrupt during verification loses nothing, and a rerun verifies what lacks a verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fake_backend import FakeBackend
+
+from evalkit.config import BackendConfig, RunConfig, SamplingConfig
+from evalkit.data import datasets as ds
+from evalkit.data.prompts import TEMPLATES
+from evalkit.errors import EvalkitError
+from evalkit.pipeline.run import missing_ranges, plan_requests, run
+from evalkit.store import RunLock, read_run
+from evalkit.verify import Verifier
+
+TESTS = Path(__file__).parent
+REPO = TESTS.parent
+# An answer sympy cannot settle within any bound: expanding it takes minutes of CPU.
+ENDLESS = "After all that work, the answer is $\\boxed{(x+1)^{10000}}$."
+
+
+@pytest.fixture
+def aime(shared_data, tmp_path):
+    return ds.load("aime24", ds.DataLocations(shared_data, tmp_path / "cache"))
+
+
+def config(n=4, limit=5, seed=0) -> RunConfig:
+    return RunConfig(
+        model="fake-model",
+        dataset="aime24",
+        template="boxed",
+        sampling=SamplingConfig(n=n, temperature=0.6, top_p=0.95, max_tokens=512, seed=seed),
+        backend=BackendConfig(kind="vllm"),
+        limit=limit,
+    )
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def slow_for(aime, slow: set[tuple[str, int]]):
+    """Texts: the gold answer boxed, except the (problem, index) pairs in `slow`, which get ENDLESS."""
+    gold = {p.id: p.answer for p in aime.problems}
+
+    def text(problem_id: str, index: int) -> str:
+        return ENDLESS if (problem_id, index) in slow else f"So the answer is $\\boxed{{{gold[problem_id]}}}$."
+
+    return text
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (children, grandchildren, ...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def no_engine():
+    raise AssertionError("nothing is missing: no engine may start")
+
+
+def test_every_completion_is_on_disk_before_the_next_is_asked_for_and_generation_never_waits(aime, tmp_path):
+    run_dir = tmp_path / "run"
+    ids = [p.id for p in aime.problems[:5]]
+    slow = {(ids[0], 0), (ids[1], 1), (ids[2], 2), (ids[3], 3)}
+    on_disk_when_asked: list[int] = []
+    finished_at: list[float] = []
+
+    def resumed(yielded: int) -> None:
+        on_disk_when_asked.append(len(lines(run_dir / "samples.jsonl")))
+        if yielded == 20:
+            finished_at.append(time.monotonic())
+
+    backend = FakeBackend(text_for=slow_for(aime, slow), on_resume=resumed)
+    start = time.monotonic()
+    with Verifier("math", workers=2, timeout=1.0) as verifier:
+        outcome = run(config(), aime, TEMPLATES["boxed"], lambda: backend, run_dir, verifier)
+    total = time.monotonic() - start
+    assert on_disk_when_asked == list(range(1, 21))
+    # Four checks run into the 1 s bound on two workers, yet all twenty completions were taken at once.
+    generation = finished_at[0] - start
+    assert generation < 1.0 < total, (generation, total)
+    verdicts = {(v["problem_id"], v["sample_index"]): v["verdict"] for v in lines(run_dir / "verdicts.jsonl")}
+    assert len(verdicts) == 20
+    assert {k for k, v in verdicts.items() if v["error"] == "timeout"} == slow
+    assert outcome.metrics.avg == pytest.approx(16 / 20)
+    assert outcome.results["verification"]["waited_after_generation_s"] >= 0.9
+    assert outcome.results["generation"]["wall_time_s"] < 1.0
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path[:0] = [{tests!r}, {repo!r}]
+    from pathlib import Path
+    from fake_backend import FakeBackend
+    from evalkit.config import BackendConfig, RunConfig, SamplingConfig
+    from evalkit.data import datasets as ds
+    from evalkit.data.prompts import TEMPLATES
+    from evalkit.pipeline.run import run
+    from evalkit.verify import Verifier
+
+    data = ds.load("aime24", ds.DataLocations(Path({data!r}), Path({cache!r})))
+    gold = {{p.id: p.answer for p in data.problems}}
+    slow = set(tuple(x) for x in {slow!r})
+
+    def text(pid, i):
+        return {endless!r} if (pid, i) in slow else "So the answer is $\\\\boxed{{" + gold[pid] + "}}$."
+
+    def resumed(yielded):
+        if yielded == 20:
+            print("generated", flush=True)
+
+    config = RunConfig("fake-model", "aime24", "boxed", SamplingConfig(n=4, max_tokens=512), BackendConfig(), limit=5)
+    with Verifier("math", workers=1, timeout=60) as verifier:
+        run(config, data, TEMPLATES["boxed"], lambda: FakeBackend(text_for=text, on_resume=resumed),
+            Path({run_dir!r}), verifier)
+    print("finished", flush=True)
+    """
+)
+
+
+def test_a_kill_9_during_verification_loses_no_completion_and_the_rerun_only_verifies(aime, shared_data, tmp_path):
+    run_dir = tmp_path / "run"
+    ids = [p.id for p in aime.problems[:5]]
+    slow = [(ids[0], 1), (ids[2], 3), (ids[4], 0)]
+    script = KILL_SCRIPT.format(
+        tests=str(TESTS), repo=str(REPO), data=str(shared_data), cache=str(tmp_path / "cache"), slow=slow,
+        endless=ENDLESS, run_dir=str(run_dir),
+    )  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "generated"
+        time.sleep(0.5)  # the fast verdicts are written; the slow checks are under way
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+    assert len(lines(run_dir / "samples.jsonl")) == 20
+    verdicts_before = lines(run_dir / "verdicts.jsonl")
+    assert 0 < len(verdicts_before) < 20
+    assert not (run_dir / "results.json").exists()
+
+    with Verifier("math", workers=2, timeout=1.0) as verifier:
+        outcome = run(config(), aime, TEMPLATES["boxed"], no_engine, run_dir, verifier)
+    assert outcome.generated == 0
+    assert outcome.results["verification"]["verified_now"] == 20 - len(verdicts_before)
+    verdicts = {(v["problem_id"], v["sample_index"]): v["verdict"] for v in lines(run_dir / "verdicts.jsonl")}
+    assert len(verdicts) == 20 and {k for k, v in verdicts.items() if v["error"] == "timeout"} == set(slow)
+    assert outcome.metrics.avg == pytest.approx(17 / 20)
+
+
+INTERRUPT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path[:0] = [{tests!r}, {repo!r}]
+    from pathlib import Path
+    from fake_backend import FakeBackend
+    from evalkit.errors import EvalkitError
+    from evalkit.pipeline import launch
+    from evalkit.report.terminal import RunProgressView
+    from rich.console import Console
+
+    view = RunProgressView(Console(stderr=True))
+    given = {{"kind": "openai", "base_urls": ("http://127.0.0.1:9/v1",), "n": 2, "limit": 3, "template": "boxed"}}
+    prepared = launch.prepare("fake-model", given, Path({output!r}), None, view)
+    endless = {endless!r}
+
+    def resumed(yielded):
+        if yielded == 6:
+            print(prepared.run_dir, flush=True)
+
+    backend = FakeBackend(text_for=lambda pid, i: endless, on_resume=resumed)
+    try:
+        launch.execute(prepared, view, workers=2, verify_timeout=600, backend_factory=lambda c, m: backend)
+    except EvalkitError as exc:
+        print("error:", exc, flush=True)
+        sys.exit(2)
+    """
+)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_at_once_during_a_check_with_the_resume_hint(data_env, tmp_path, how):
+    script = INTERRUPT_SCRIPT.format(tests=str(TESTS), repo=str(REPO), output=str(tmp_path / "runs"), endless=ENDLESS)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        run_dir = Path(process.stdout.readline().strip())
+        time.sleep(1.0)  # both workers are deep in a check bounded at 600 s
+        workers = descendants(process.pid)
+        assert len(workers) >= 3  # the fork server and its two workers (and multiprocessing's resource tracker)
+        sent = time.monotonic()
+        process.send_signal(how)
+        out, err = process.communicate(timeout=20)
+        stopped_after = time.monotonic() - sent
+    finally:
+        process.kill()
+    assert process.returncode == 2, err
+    assert stopped_after < 3.0
+    assert "error: interrupted. 6 samples are saved in" in out and "rerun the same command to resume" in out
+    assert "Traceback" not in err
+    assert len(lines(run_dir / "samples.jsonl")) == 6
+    # No process of this run is left behind, let alone spinning.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(running(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if running(pid)]
+
+
+def test_another_verifier_verifies_the_stored_samples_again_and_never_mixes_rule_sets(aime, tmp_path):
+    run_dir = tmp_path / "run"
+    text = slow_for(aime, set())
+    with Verifier("math") as verifier:
+        run(config(), aime, TEMPLATES["boxed"], lambda: FakeBackend(text_for=text), run_dir, verifier)
+    with Verifier("strict-int") as verifier:
+        outcome = run(config(), aime, TEMPLATES["boxed"], no_engine, run_dir, verifier)
+    assert outcome.generated == 0 and outcome.results["verification"]["verified_now"] == 20
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    results = json.loads((run_dir / "results.json").read_text())
+    assert manifest["verifier"] == results["verifier"] == "strict-int"
+    contents = read_run(run_dir)
+    assert set(contents.verdicts) == {"math", "strict-int"}
+    assert all(v["rule"] == "strict-int" for v in contents.verdicts_for("strict-int").values())
+    with Verifier("math") as verifier:
+        again = run(config(), aime, TEMPLATES["boxed"], no_engine, run_dir, verifier)
+    assert again.results["verification"]["verified_now"] == 0  # its verdicts are kept under its own name
+
+
+def test_a_second_writer_is_refused_naming_the_holder_and_can_wait(aime, tmp_path):
+    run_dir = tmp_path / "run"
+    holder = RunLock(run_dir)
+    holder.acquire()
+    before = sorted(p.name for p in run_dir.iterdir())
+    with Verifier("math") as verifier, pytest.raises(EvalkitError) as refused:
+        run(config(), aime, TEMPLATES["boxed"], lambda: FakeBackend(), run_dir, verifier)
+    assert f"process {os.getpid()} on " in str(refused.value) and "--wait" in str(refused.value)
+    assert sorted(p.name for p in run_dir.iterdir()) == before  # nothing written on refusal
+    notices: list[str] = []
+    threading.Timer(0.5, holder.release).start()
+    start = time.monotonic()
+    with Verifier("math") as verifier:
+        outcome = run(
+            config(), aime, TEMPLATES["boxed"], lambda: FakeBackend(), run_dir, verifier, on_notice=notices.append,
+            wait_for_lock=True,
+        )  # fmt: skip
+    assert time.monotonic() - start >= 0.4 and outcome.generated == 20
+    assert any(m.startswith(f"waiting for process {os.getpid()}") for m in notices)
+
+
+def test_the_lock_is_released_when_its_holder_dies(aime, tmp_path):
+    run_dir = tmp_path / "run"
+    code = f"import sys; sys.path[:0]=[{str(REPO)!r}]; from evalkit.store import RunLock; RunLock(__import__('pathlib').Path({str(run_dir)!r})).acquire(); print('held', flush=True); import time; time.sleep(60)"  # noqa: E501
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(EvalkitError, match=f"process {holder.pid} on"):
+        RunLock(run_dir).acquire()
+    holder.kill()
+    holder.wait()
+    lock = RunLock(run_dir)
+    lock.acquire()
+    lock.release()
+
+
+def test_planning_is_linear_in_what_is_stored_not_in_n():
+    assert missing_ranges(10, [0, 1, 4, 9, 12]) == [(2, 2), (5, 4)]
+    assert missing_ranges(3, []) == [(0, 3)]
+    assert missing_ranges(2, [0, 1]) == []
+    from evalkit.backends.base import Prompt
+
+    prompt = Prompt("p", ({"role": "user", "content": "q"},), "")
+    start = time.monotonic()
+    requests = plan_requests({"p": prompt}, 10**9, 0, {("p", 5)})
+    assert time.monotonic() - start < 0.1
+    assert [(r.first_index, r.count) for r in requests] == [(0, 5), (6, 10**9 - 6)]
+    engine = plan_requests({"p": prompt}, 4, 0, set(), seed_policy="engine")
+    assert [r.seed for r in engine] == [None]
+
+
+def test_seed_policy_engine_leaves_seeds_to_the_engine_and_is_part_of_the_identity(aime, tmp_path):
+    from dataclasses import replace
+
+    engine = replace(config(), sampling=replace(config().sampling, seed_policy="engine"))
+    backend = FakeBackend()
+    with Verifier("math") as verifier:
+        run(engine, aime, TEMPLATES["boxed"], lambda: backend, tmp_path / "run", verifier)
+    assert {r.seed for r in backend.requests} == {None}
+    assert all(s["seed"] is None for s in lines(tmp_path / "run" / "samples.jsonl"))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["identity"]["seed_policy"] == manifest["sampling"]["seed_policy"] == "engine"
+    with Verifier("math") as verifier, pytest.raises(EvalkitError, match="seed_policy 'engine' -> 'sample'"):
+        run(config(), aime, TEMPLATES["boxed"], lambda: backend, tmp_path / "run", verifier)

@@ -1,0 +1,191 @@
+"""The verifier's worker pool: order, batching, the CPU-time bound, crashes, the memory cap, and workers that
+die with their parent and never re-import the caller's main script."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from evalkit.verify.pool import MAX_BATCH, BoundedPool, process_cpu_seconds
+
+TESTS = Path(__file__).parent
+REPO = TESTS.parent
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until_dead(pids: list[int], seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        left = [pid for pid in pids if alive(pid)]
+        if not left:
+            return []
+        time.sleep(0.05)
+    return [pid for pid in pids if alive(pid)]
+
+
+def test_map_keeps_order_and_sends_work_in_batches():
+    with BoundedPool("pool_tasks.echo", workers=2, timeout=5) as pool:
+        payloads = list(range(200))
+        outcomes = pool.map(payloads)
+        assert [o.value for o in outcomes] == payloads and all(o.error is None for o in outcomes)
+        assert pool.tasks_done == 200
+        assert len(pool.workers) == 2
+
+
+def test_streaming_submit_and_poll_return_each_outcome_once():
+    with BoundedPool("pool_tasks.echo", workers=2, timeout=5) as pool:
+        ids = {pool.submit(i): i for i in range(30)}
+        seen = {}
+        while pool.outstanding:
+            for task_id, outcome in pool.poll(1.0):
+                assert task_id not in seen
+                seen[task_id] = outcome.value
+        assert seen == ids
+        assert pool.poll(0.1) == []  # nothing outstanding: returns at once
+
+
+def test_a_task_past_its_cpu_bound_is_killed_and_its_batch_goes_on_elsewhere():
+    # One slow task in the middle of a long list: more tasks than workers, so batches of several are in flight.
+    payloads = [0.01] * 20 + [30.0] + [0.01] * 20
+    with BoundedPool("pool_tasks.spin", workers=2, timeout=1.0) as pool:
+        start = time.monotonic()
+        outcomes = pool.map(payloads)
+        elapsed = time.monotonic() - start
+    assert outcomes[20].error == "timeout" and 1.0 <= outcomes[20].seconds < 4.0
+    assert all(o.error is None for i, o in enumerate(outcomes) if i != 20)
+    assert pool.timeouts == 1
+    assert elapsed < 8.0
+    assert MAX_BATCH > 1
+
+
+def test_the_bound_is_cpu_time_so_a_busy_machine_does_not_turn_work_into_timeouts():
+    """A worker at low priority beside CPU hogs waits for the CPU; only the work it does counts."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        with BoundedPool("pool_tasks.spin", workers=1, timeout=1.0, niceness=5) as pool:
+            (outcome,) = pool.map([0.6])
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert outcome.error is None, outcome
+    # It needed more wall time than the bound: a wall-clock bound would have called it a timeout.
+    assert outcome.seconds > 1.0, outcome
+
+
+def test_workers_run_at_the_niceness_asked_for():
+    with BoundedPool("pool_tasks.niceness", workers=1, timeout=5, niceness=7) as pool:
+        (outcome,) = pool.map([None])
+    assert outcome.value == os.nice(0) + 7
+
+
+def test_a_crashing_task_is_an_outcome_and_the_pool_goes_on():
+    with BoundedPool("pool_tasks.die", workers=1, timeout=5) as pool:
+        outcomes = pool.map([None, None])
+        assert [o.error for o in outcomes] == ["crashed: worker exited (7)"] * 2
+        assert pool.crashes == 2
+
+
+def test_a_runaway_allocation_hits_the_memory_cap():
+    with BoundedPool("pool_tasks.allocate", workers=1, timeout=20, memory_limit=512 * 1024**2) as pool:
+        big, small = pool.map([2 * 1024**3, 1024])
+    assert big.error == "error: out of memory"
+    assert small.value == 1024
+
+
+def test_close_kills_a_worker_in_the_middle_of_a_check_at_once():
+    pool = BoundedPool("pool_tasks.forever", workers=1, timeout=600)
+    pool.submit(None)
+    pool.poll(0.5)
+    (worker,) = pool.workers
+    pid = worker.process.pid
+    start = time.monotonic()
+    pool.close()
+    assert time.monotonic() - start < 2.0
+    assert wait_until_dead([pid], 2.0) == []
+
+
+def test_workers_ignore_ctrl_c_so_it_reaches_only_the_caller():
+    with BoundedPool("pool_tasks.spin", workers=1, timeout=10) as pool:
+        task = pool.submit(0.5)
+        pool.poll(0.1)
+        os.kill(pool.workers[0].process.pid, signal.SIGINT)
+        outcomes = dict(pool.poll(None))
+    assert outcomes[task].error is None
+
+
+def test_cpu_seconds_of_a_process_are_read_from_proc():
+    before = process_cpu_seconds(os.getpid())
+    end = time.process_time() + 0.2
+    while time.process_time() < end:
+        pass
+    after = process_cpu_seconds(os.getpid())
+    assert before is not None and after is not None and after - before >= 0.15
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = [{tests!r}, {repo!r}]
+    from evalkit.verify.pool import BoundedPool
+    pool = BoundedPool("pool_tasks.forever", workers=2, timeout=600)
+    pool.submit(None); pool.submit(None)
+    pool.poll(1.0)
+    print(" ".join(str(w.process.pid) for w in pool.workers), flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_die_with_their_parent_even_after_kill_9(how):
+    parent = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(tests=str(TESTS), repo=str(REPO))], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert len(pids) == 2 and all(alive(p) for p in pids)
+        parent.send_signal(how)
+        parent.wait(timeout=10)
+        assert wait_until_dead(pids, 10.0) == [], "workers outlived their parent"
+    finally:
+        parent.kill()
+
+
+def test_workers_never_re_import_the_callers_main_script(tmp_path):
+    """A script read from stdin, with no __main__ guard, that verifies: multiprocessing would re-run it per worker."""
+    marker = tmp_path / "runs.txt"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path[:0] = [{str(REPO)!r}]
+        with open({str(marker)!r}, "a") as handle:
+            handle.write("ran\\n")
+        from evalkit.verify import check_many
+        verdicts = check_many([("\\\\boxed{{\\\\frac{{2}}{{4}}}}", "\\\\frac{{1}}{{2}}"), ("x = \\\\boxed{{0.5}}", "1/2")], workers=2)
+        print(all(v.correct for v in verdicts))
+        """
+    )
+    result = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    assert marker.read_text() == "ran\n"
