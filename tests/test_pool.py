@@ -181,7 +181,8 @@ def test_workers_never_re_import_the_callers_main_script(tmp_path):
         with open({str(marker)!r}, "a") as handle:
             handle.write("ran\\n")
         from evalkit.verify import check_many
-        verdicts = check_many([("\\\\boxed{{\\\\frac{{2}}{{4}}}}", "\\\\frac{{1}}{{2}}"), ("x = \\\\boxed{{0.5}}", "1/2")], workers=2)
+        pairs = [("\\\\boxed{{\\\\frac{{2}}{{4}}}}", "\\\\frac{{1}}{{2}}"), ("x = \\\\boxed{{0.5}}", "1/2")]
+        verdicts = check_many(pairs, workers=2)
         print(all(v.correct for v in verdicts))
         """
     )
