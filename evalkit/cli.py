@@ -129,9 +129,10 @@ def score_command(
     verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Verify and score responses that already exist: a generations file, or a run's stored samples."""
-    from evalkit.pipeline import rescore
+    from evalkit.pipeline import launch, rescore
     from evalkit.report import terminal
 
+    launch.check_verifier_options(workers, verify_timeout)
     if verifier != "all" and verifier not in RULE_SETS:
         raise EvalkitError(f"unknown verifier {verifier!r}; choose one of {', '.join(RULE_SETS)} or all")
     if save is not None and (source.is_dir() or verifier == "all"):

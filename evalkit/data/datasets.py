@@ -175,6 +175,20 @@ def sha256_bytes(data: bytes) -> str:
 # Reading normalized JSONL (the cache format, EVALKIT_DATA_DIR files and custom datasets)
 
 
+def read_utf8(path: Path, what: str) -> str:
+    """A text file's content, or one line saying why it cannot be read."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EvalkitError(f"{path} is not UTF-8 text (byte {exc.start}); {what} must be UTF-8 JSONL") from None
+    except IsADirectoryError:
+        raise EvalkitError(f"{path} is a folder; give {what} as a file") from None
+    except FileNotFoundError:
+        raise EvalkitError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise EvalkitError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def parse_jsonl_rows(text: str, where: str) -> list[dict]:
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -373,7 +387,7 @@ def load_file(path: Path) -> Dataset:
 
 def _load_checked(path: Path, card: DatasetCard, origin: str, fix: str) -> Dataset:
     problems = problems_from_rows(
-        parse_jsonl_rows(path.read_text(encoding="utf-8"), str(path)), card.name, card.answer_type, str(path)
+        parse_jsonl_rows(read_utf8(path, "a dataset"), str(path)), card.name, card.answer_type, str(path)
     )
     digest = content_sha256(problems)
     if digest != card.content_sha256:

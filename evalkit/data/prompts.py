@@ -132,7 +132,7 @@ def load_template(spec: str) -> PromptTemplate:
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise EvalkitError(f"{path}: not a valid TOML template ({exc})") from None
     unknown = set(data) - {"name", "version", "description", "user", "system", "assistant_prefix", "completion"}
     if unknown:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalkit.data.datasets import DataLocations, Dataset, parse_jsonl_rows
+from evalkit.data.datasets import DataLocations, Dataset, parse_jsonl_rows, read_utf8
 from evalkit.errors import EvalkitError
 from evalkit.metrics import Metrics, SampleOutcome, compute
 from evalkit.provenance import now_iso, package_versions
@@ -110,7 +110,7 @@ def read_generations(path: Path) -> list[Generation]:
     """
     if not path.is_file():
         raise EvalkitError(f"{path} does not exist; give a generations .jsonl file or a run directory")
-    rows = parse_jsonl_rows(path.read_text(encoding="utf-8"), str(path))
+    rows = parse_jsonl_rows(read_utf8(path, "a generations file"), str(path))
     generations = []
     next_index: dict[str, int] = {}
     for line, row in enumerate(rows, start=1):
@@ -124,6 +124,8 @@ def read_generations(path: Path) -> list[Generation]:
                 index = int(row["sample_index"])
             except (TypeError, ValueError):
                 raise EvalkitError(f"{path}: record {line} has a non-integer sample_index") from None
+            if index < 0:
+                raise EvalkitError(f"{path}: record {line} has a negative sample_index ({index}); indices count from 0")
         else:
             index = next_index.get(pid, 0)
         next_index[pid] = max(next_index.get(pid, 0), index + 1)
@@ -343,7 +345,7 @@ def save_from_file(
     """`score --save`: the scored generations file as a run directory; the model comes from the file if not given."""
     from evalkit.data.datasets import sha256_bytes
 
-    rows = parse_jsonl_rows(source.read_text(encoding="utf-8"), str(source))
+    rows = parse_jsonl_rows(read_utf8(source, "a generations file"), str(source))
     names = {str(r["model"]) for r in rows if r.get("model")}
     if model is None:
         if len(names) != 1:

@@ -267,6 +267,7 @@ def run(
     prompts = build_prompts(dataset, template, config.backend.api)
     ident = identity(config, dataset.content_sha256, template.sha256)
     check_run_dir(run_dir, identity_sha256(ident), ident)
+    new_directory = not run_dir.exists()
     writer = RunWriter(run_dir)
     dropped = writer.open(wait=wait_for_lock, on_wait=on_notice)
     beside: VerificationBeside | None = None
@@ -327,8 +328,13 @@ def run(
                 backend = make_backend()
                 try:
                     manifest["backend"] = backend.describe()
-                    writer.write_manifest(manifest)
-                    ready = lambda: on_start(progress, info)  # noqa: E731
+
+                    def ready() -> None:
+                        # Written once the backend is up and the settings are known to fit: a refused or failed
+                        # start leaves an existing run exactly as it was.
+                        writer.write_manifest(manifest)
+                        on_start(progress, info)
+
                     asyncio.run(_generate(backend, prompts, requests, config, store, ready))
                     manifest["backend"] = backend.describe()  # what was actually sent, once the run learned it
                 finally:
@@ -364,4 +370,4 @@ def run(
             beside.abort()
         raise
     finally:
-        writer.close()
+        writer.close(remove_if_unused=new_directory)

@@ -8,6 +8,7 @@ and a reader never changes what it reads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -261,10 +262,19 @@ class RunWriter:
     def append_verdict(self, record: VerdictRecord) -> None:
         self._verdicts.append(record.to_json())
 
-    def close(self) -> None:
+    def close(self, remove_if_unused: bool = False) -> None:
+        """Close the files and release the lock; with `remove_if_unused`, first remove the directory if the run
+        never started in it (nothing in it but the lock file), so a refused start leaves nothing behind."""
+        from evalkit.store.lock import LOCK_FILE
+
         try:
             self._samples.close()
             self._verdicts.close()
+            if remove_if_unused and self.lock.held:
+                with contextlib.suppress(OSError):
+                    if {p.name for p in self.run_dir.iterdir()} <= {LOCK_FILE}:
+                        (self.run_dir / LOCK_FILE).unlink()
+                        self.run_dir.rmdir()
         finally:
             self.lock.release()
 
