@@ -136,7 +136,10 @@ def identity_sha256(ident: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-_STEP = re.compile(r"(?:global_step|checkpoint|step|ckpt)[_-]?(\d+)(?:/|$)")
+# Checkpoint directory names in common use: global_step_N (verl), checkpoint-N (HF Trainer), step_N, iter_N /
+# iter_0000100 (Megatron), ckpt-N. Not preceded by a letter, so `filter_3` or `mystep10` name no step.
+_STEP_WORDS = r"(?<![A-Za-z])(?:global_step|checkpoint|iter|step|ckpt)"
+_STEP = re.compile(_STEP_WORDS + r"[_-]?(\d+)(?:/|$)")
 
 
 def training_run(model: str) -> str | None:
@@ -146,7 +149,7 @@ def training_run(model: str) -> str | None:
     return _STEP_PART.sub(lambda m: m.group(1) + "*", model.rstrip("/"))
 
 
-_STEP_PART = re.compile(r"((?:global_step|checkpoint|step|ckpt)[_-]?)\d+(?=/|$)")
+_STEP_PART = re.compile("(" + _STEP_WORDS + r"[_-]?)\d+(?=/|$)")
 
 
 def checkpoint_step(model: str) -> int | None:

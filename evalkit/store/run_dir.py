@@ -37,6 +37,8 @@ class SampleRecord:
     tokens_exact: bool = True
     reasoning: str | None = None
     reasoning_tokens: int | None = None
+    # Imported runs only: the source harness's own extracted answer and verdict for this sample.
+    source: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)
@@ -55,6 +57,7 @@ class SampleRecord:
             tokens_exact=data.get("tokens_exact", True),
             reasoning=data.get("reasoning"),
             reasoning_tokens=data.get("reasoning_tokens"),
+            source=data.get("source"),
         )
 
 
