@@ -283,20 +283,34 @@ def leaderboard_command(
             "--readme", help="Also fill the leaderboard section of this README (between its leaderboard markers)."
         ),
     ] = None,
+    train_log: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--train-log",
+            help="[RUN_NAME=]CSV with step,hours[,gpu_hours]: a sweep's training cost, to draw accuracy against "
+            "hours too; repeatable.",
+        ),
+    ] = None,
+    samples: Annotated[
+        bool, typer.Option("--samples/--no-samples", help="Write a samples page per run beside the HTML page.")
+    ] = True,
 ) -> None:
     """One table of runs and reported numbers, each row with the settings that produced it."""
     from evalkit.report import leaderboard, publish, tables, terminal
+    from evalkit.report.trainlog import read_train_logs
 
     paths = run_dirs or ([Path("runs")] if Path("runs").is_dir() else [])
     runs = leaderboard.load_runs(paths)
     frame = leaderboard.build(runs, dataset, include_reported=reported, families=family, sort_by=sort)
-    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"])
+    logs = read_train_logs(train_log or [], list(leaderboard.sweep_rows(runs, dataset)))
+    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples)
     if readme is not None:
-        tables.update_readme(readme, frame, dataset)
+        tables.update_readme(readme, frame, dataset, runs)
         written.append(readme)
-    measured = int((~frame["kind"].str.startswith("reported")).sum())
+    counts = frame["kind"].map(lambda k: "reported" if str(k).startswith("reported") else str(k)).value_counts()
     out.print(terminal.leaderboard_table(frame))
-    out.print(f"{measured} measured and {len(frame) - measured} reported rows → " + ", ".join(map(str, written)))
+    described = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    out.print(f"{len(frame)} rows ({described}) → " + ", ".join(map(str, written)))
 
 
 @app.command("compare")

@@ -114,6 +114,7 @@ def test_lm_eval_repeats_that_are_one_text_are_said_and_scored_as_one(published)
     assert all("'045'" in d.why or "'080'" in d.why for d in result.disagreements)
     stated = run.protocol()
     assert stated["stated"]["temperature"] == 0.6 and stated["stated"]["max_tokens"] == 64
+    assert stated["stated"]["prompt"] == "aime24_local" and run.source.prompt_text == "Question: {{problem}}\nAnswer:"
     assert "seed" in stated["unknown"] and "top_p" in stated["unknown"]
 
 
@@ -136,7 +137,8 @@ def test_inspect_eval_log_zstd_members(published):
     assert run.n == 1 and "16 samples are one text" in finding(result, "identical-repeats")
     assert run.source.reported.value == pytest.approx(56.67, abs=0.01) and result.difference == pytest.approx(0)
     stated = run.protocol()["stated"]
-    assert stated["temperature"] == 0.6 and stated["max_tokens"] == 64 and "ANSWER: $ANSWER" in stated["prompt"]
+    assert stated["temperature"] == 0.6 and stated["max_tokens"] == 64 and stated["prompt"] == "aime2024_local"
+    assert "ANSWER: $ANSWER" in run.source.prompt_text
     assert run.protocol()["token_usage"]["output_tokens"] == 30 * 20
     assert all(s.response.extracted is not None for s in run.samples)  # inspect keeps its scorer's answer
 

@@ -130,7 +130,7 @@ def read(path: Path, root: Path) -> list[SourceRun]:
         "top_p": generate.get("top_p"),
         "max_tokens": generate.get("max_tokens"),
         "seed": generate.get("seed"),
-        "prompt": prompt,
+        "prompt": evaluation.get("task") if prompt else None,
     }
     counts = {len(item.responses) for item in items}
     if len(counts) == 1:
@@ -158,5 +158,6 @@ def read(path: Path, root: Path) -> list[SourceRun]:
             task=evaluation.get("task"),
             notes=tuple(notes),
             n_requested=config.get("epochs") if isinstance(config.get("epochs"), int) else None,
+            prompt_text=prompt,
         )
     ]

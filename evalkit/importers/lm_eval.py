@@ -108,7 +108,7 @@ def read(path: Path, root: Path) -> list[SourceRun]:
         "top_p": kwargs.get("top_p"),
         "max_tokens": kwargs.get("max_gen_toks", kwargs.get("max_tokens")),
         "seed": None,
-        "prompt": config.get("doc_to_text") if isinstance(config, dict) else None,
+        "prompt": task,
     }
     if kwargs.get("do_sample") is False and protocol["temperature"] is None:
         protocol["temperature"] = 0.0
@@ -150,6 +150,7 @@ def read(path: Path, root: Path) -> list[SourceRun]:
             task=task,
             notes=tuple(notes),
             n_requested=repeats if isinstance(repeats, int) else None,
+            prompt_text=config.get("doc_to_text") if isinstance(config, dict) else None,
             keeps_answers=False,
         )
     ]

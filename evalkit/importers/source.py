@@ -73,6 +73,8 @@ class SourceRun:
     n_requested: int | None = None
     # Whether the source writes down the answer it extracted from each response (not only its verdict).
     keeps_answers: bool = True
+    # The prompt template's text, when the source keeps it (its name is protocol["prompt"]).
+    prompt_text: str | None = None
 
     def stated_protocol(self) -> dict[str, Any]:
         """The protocol facts the source states; every field it leaves out is None."""

@@ -64,7 +64,7 @@ def manifest(result: ImportResult, fingerprint: str) -> dict[str, Any]:
             "problems": result.report.coverage.scored,
             "origin": run.dataset.origin,
         },
-        "template": {"name": stated.get("prompt"), "sha256": None},
+        "template": {"name": stated.get("prompt"), "sha256": None, "text": source.prompt_text},
         "sampling": {
             "n": run.n,
             "temperature": stated.get("temperature"),
