@@ -284,3 +284,29 @@ def test_cli_import_json_and_table(tmp_path, data_env):
     bad = subprocess.run([sys.executable, "-m", "evalkit", "import", str(tmp_path / "nothing")], capture_output=True,
                          text=True, env=dict(os.environ), timeout=120)  # fmt: skip
     assert bad.returncode == 2 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_inspect_json_log_and_evalscope_own_layout(aime24, tmp_path):
+    from evalkit.importers.files import ZipMembers
+
+    (log,) = (PEERS / "inspect").glob("*.eval")
+    archive = ZipMembers(log)
+    document = archive.read_json("header.json")
+    document["samples"] = [archive.read_json(n) for n in archive.names() if n.startswith("samples/")]
+    (tmp_path / "inspect").mkdir()
+    (tmp_path / "inspect" / "log.json").write_text(json.dumps(document))
+    # evalscope's own layout: reviews/<model>/<dataset>_<subset>.jsonl, predictions/..., reports/<model>/<dataset>.json
+    layout = tmp_path / "evalscope" / "20261130_103000"
+    for kind, name in (("reviews", "reviews_aime24_default.jsonl.gz"), ("predictions",
+                       "predictions_aime24_default.jsonl.gz"), ("reports", "report_aime24.json")):  # fmt: skip
+        target = layout / kind / "fake" / ("aime24.json" if kind == "reports" else "aime24_default.jsonl.gz")
+        target.parent.mkdir(parents=True)
+        shutil.copy(PEERS / "evalscope" / name, target)
+    summary = import_outputs([tmp_path], aime24, None)
+    runs = {r.run.source.format: r for r in summary.results}
+    assert set(runs) == {"inspect", "evalscope"} and summary.skipped_files == ()
+    assert runs["inspect"].run.source.reported.value == pytest.approx(56.67, abs=0.01)
+    assert runs["inspect"].run.n == 1 and runs["inspect"].judged == 30
+    evalscope = runs["evalscope"].run.source
+    assert {p.parent.parent.name for p in evalscope.companions} == {"predictions", "reports"}
+    assert evalscope.reported.value == pytest.approx(46.67)

@@ -99,6 +99,8 @@ def test_html_page_is_self_contained_and_escapes_model_text(runs, tmp_path):
     assert len(pages) == 10
     for sample_page in pages:
         assert f'href="aime24-samples/{sample_page.name}"' in page
+        assert f'href="aime24-samples/{sample_page.name}#p-2024-I-1"' in page  # a heatmap cell opens its problem
+        assert 'id="p-2024-I-1"' in sample_page.read_text()
     (hostile_page,) = [p for p in pages if "hostile" in p.name]
     text = hostile_page.read_text()
     assert hostile in text and text.lower().count("<script") == 1
@@ -226,6 +228,10 @@ def test_train_logs_are_checked(tmp_path):
     good.write_text("step,hours\n10,1.5\n20,3\n")
     assert [c.step for c in read_train_logs([str(good)], ["a/step_*"])["a/step_*"]] == [10, 20]
     assert read_train_logs([f"b/step_*={good}"], ["a/step_*", "b/step_*"])["b/step_*"][1].hours == 3.0
+    named = tmp_path / "named.csv"
+    named.write_text("run_name,step,hours,gpu_hours\na/step_*,10,1,8\nb/step_*,10,2,16\n")
+    both = read_train_logs([str(named)], ["a/step_*", "b/step_*"])
+    assert (both["a/step_*"][0].gpu_hours, both["b/step_*"][0].hours) == (8.0, 2.0)
     with pytest.raises(EvalkitError, match="pass --train-log RUN_NAME="):
         read_train_logs([str(good)], ["a/step_*", "b/step_*"])
     with pytest.raises(EvalkitError, match="no sweep is named 'c'"):
