@@ -288,3 +288,13 @@ def test_cli_stays_light():
     from evalkit.importers import FORMATS
 
     assert tuple(FORMATS) == IMPORT_FORMATS
+
+
+def test_samples_page_of_a_huge_run_stays_openable():
+    from evalkit.report.samples_page import shown_text
+
+    text = "start " + "x" * 50_000 + " \\boxed{7}"
+    shown = shown_text(text, 4_000, "evalkit show run --problem 2024-I-1")
+    assert len(shown) < 4_200 and shown.startswith("start ") and shown.endswith("\\boxed{7}")
+    assert "characters left out here; evalkit show run --problem 2024-I-1 prints it whole" in shown
+    assert shown_text("short", 4_000, "x") == "short"

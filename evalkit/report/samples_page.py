@@ -66,6 +66,21 @@ SCRIPT = """
 """
 
 
+# A page stays openable: past this many characters of responses, each sample shows its start and its end (where
+# the answer is) and says how much is left out; `evalkit show RUN --problem ID` prints it whole.
+MAX_PAGE_CHARS = 8_000_000
+MIN_SAMPLE_CHARS = 4_000
+
+
+def shown_text(text: str, budget: int, command: str) -> str:
+    """The text, or its first and last `budget / 2` characters around a note saying what is left out."""
+    if len(text) <= budget:
+        return text
+    half = budget // 2
+    note = f"[… {len(text) - 2 * half:,} characters left out here; {command} prints it whole …]"
+    return f"{text[:half]}\n\n{note}\n\n{text[-half:]}"
+
+
 def page_name(run_path: str) -> str:
     """A samples page's file name: the run directory's name and a short hash of its path (names can repeat)."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", run_path.rstrip("/").rsplit("/", 1)[-1])[:90].strip("-") or "run"
@@ -107,7 +122,7 @@ def _fact_rows(view: RunView) -> list[tuple[str, str]]:
     return facts
 
 
-def _sample(sample: SampleView, imported: bool) -> str:
+def _sample(sample: SampleView, imported: bool, budget: int, run_dir: str) -> str:
     right = "right" if sample.correct else "wrong"
     disagree = sample.source_correct is not None and sample.source_correct != sample.correct
     answer = escape(sample.extracted) if sample.extracted is not None else "<i>no answer</i>"
@@ -125,16 +140,19 @@ def _sample(sample: SampleView, imported: bool) -> str:
     if sample.output_tokens is not None:
         parts.append(f"{sample.output_tokens} tokens")
     tail = " ".join(sample.text[-160:].split())  # the end of a response, where its answer is
+    command = f"evalkit show {run_dir} --problem {sample.problem_id}"
     reasoning = ""
     if sample.reasoning:
+        thought = escape(shown_text(sample.reasoning, budget, command))
         reasoning = (f'<details class="reasoning"><summary>reasoning ({len(sample.reasoning):,} characters)'
-                     f"</summary><pre>{escape(sample.reasoning)}</pre></details>")  # fmt: skip
+                     f"</summary><pre>{thought}</pre></details>")  # fmt: skip
     classes = f"sample {right}" + (" disagree" if disagree else "")
+    response = escape(shown_text(sample.text, budget, command))
     return (f'<details class="{classes}"><summary>{" · ".join(parts)}<span class="tail">…{escape(tail)}</span>'
-            f"</summary>{reasoning}<pre>{escape(sample.text)}</pre></details>")  # fmt: skip
+            f"</summary>{reasoning}<pre>{response}</pre></details>")  # fmt: skip
 
 
-def _problem(view: RunView, pid: str, imported: bool) -> str:
+def _problem(view: RunView, pid: str, imported: bool, budget: int) -> str:
     samples = view.of_problem(pid)
     correct = sum(s.correct for s in samples)
     problem = view.problems.get(pid)
@@ -142,7 +160,7 @@ def _problem(view: RunView, pid: str, imported: bool) -> str:
     if problem is not None:
         head += (f' · <span class="gold">gold {escape(problem.answer)}</span><details class="question"><summary>'
                  f"problem</summary><div>{escape(problem.question)}</div></details>")  # fmt: skip
-    body = "".join(_sample(s, imported) for s in samples)
+    body = "".join(_sample(s, imported, budget, view.run_dir.name) for s in samples)
     return f'<section class="problem" id="p-{escape(pid)}">{head}{body}</section>'
 
 
@@ -169,7 +187,9 @@ def samples_page(view: RunView, back: str | None = None) -> str:
                f"samples</label>{differ}</div>")  # fmt: skip
     title = str(m.get("model"))
     nav = f'<a href="{escape(back)}">← leaderboard</a>' if back else ""
-    problems: list[Any] = [_problem(view, pid, imported) for pid in view.problem_ids]
+    total = sum(len(s.text) + len(s.reasoning or "") for s in view.samples)
+    budget = total if total <= MAX_PAGE_CHARS else max(MIN_SAMPLE_CHARS, MAX_PAGE_CHARS // len(view.samples))
+    problems: list[Any] = [_problem(view, pid, imported, budget) for pid in view.problem_ids]
     return "\n".join(
         [
             "<!DOCTYPE html>",
