@@ -175,6 +175,7 @@ def imported_root(shared_data, tmp_path_factory):
     data = ds.load("aime24", ds.DataLocations(shared_data, root / "cache"), allow_download=False)
     import_outputs([SWEEP], data, root / "imported", family="SFT")
     import_outputs([PUBLISHED / "peer-formats" / "lm-eval"], data, root / "imported")
+    import_outputs([PUBLISHED / "skythought-tools"], data, root / "imported", family="instruct")
     return root
 
 
@@ -182,7 +183,7 @@ def test_imported_rows_carry_the_source_numbers_and_keep_csv_columns(imported_ro
     imported = leaderboard.load_runs([imported_root])
     frame = leaderboard.build([*runs, *imported], "aime24")
     rows = frame[frame["kind"] == "imported"]
-    assert len(rows) == 11
+    assert len(rows) == 14
     lm = rows[rows["model"] == "fake"].iloc[0]
     assert (lm["reported"], lm["reported_metric"], lm["difference"]) == (40.0, "exact_match,none (source)", 6.67)
     assert lm["n"] == 1 and lm["notes"] == "repeated samples were one text"
@@ -219,6 +220,10 @@ def test_sweep_of_ten_checkpoints_is_a_curve_with_bands_and_hours(imported_root,
     assert chart.count("<circle") == 10 and chart.count("<polygon") == 1  # ten points and their interval band
     without = page(frame, imported, "aime24")
     assert "accuracy against training hours" not in without and "--train-log" in without
+    # Every imported run is in the reported-vs-re-scored table, one whose source wrote no number too.
+    compared = without.split('id="reported"', 1)[1].split("</section>", 1)[0]
+    assert compared.count("<tr>") == 14 + 1
+    assert "no number written; its own verdicts give 20.0" in compared
 
 
 def test_train_logs_are_checked(tmp_path):

@@ -89,7 +89,10 @@ def _identical_repeats_reason(source: SourceRun) -> str:
     if source.format == "lm-eval":
         return "lm-eval sends its repeats as separate requests that all carry one fixed seed (1234 unless set)"
     if source.format == "evalscope":
-        return "evalscope turns n into that many separate one-choice requests, and the server answered each alike"
+        return (
+            "evalscope sends n as that many one-choice requests; the server returned one choice and the same text "
+            "to each: it ignored n and drew nothing new"
+        )
     return "the server answered each repeated request with the same text: a fixed seed, a cache, or greedy decoding"
 
 

@@ -217,14 +217,20 @@ def _sign_class(value: Any) -> str:
 
 
 def reported_vs_rescored(frame: pd.DataFrame, runs: Sequence[RunRecord], links: Mapping[str, str]) -> str:
-    """Rows that carry both their own score and a reported one: the number, evalkit's, and the difference."""
+    """Rows that carry both their own score and a reported one: the number, evalkit's, and the difference; and
+    every imported run, also one whose source wrote no number (then the mean of the source's own verdicts)."""
     by_path = {str(r.path): r for r in runs}
     rows = []
     for record in frame.to_dict("records"):
-        if str(record["kind"]).startswith("reported") or _value(record.get("reported")) is None:
+        imported = record["kind"] == "imported"
+        if str(record["kind"]).startswith("reported") or (_value(record.get("reported")) is None and not imported):
             continue
         run = by_path.get(str(record.get("run")))
         compared = (run.results.get("reported_vs_rescored") or {}) if run else {}
+        reported_as = _text(record.get("reported_metric"))
+        if _value(record.get("reported")) is None:
+            own = compared.get("source_verdicts_avg")
+            reported_as = "no number written" + (f"; its own verdicts give {own:.1f}" if own is not None else "")
         judged, disagree = compared.get("judged"), len(compared.get("disagreements") or [])
         verdicts = f"{disagree} of {judged}" if judged else ""
         link = links.get(str(record.get("run")))
@@ -232,8 +238,8 @@ def reported_vs_rescored(frame: pd.DataFrame, runs: Sequence[RunRecord], links: 
         cells = [
             f'<a href="{escape(link)}">{model}</a>' if link else model,
             escape(str(record["kind"])),
-            escape(str(record.get("reported_metric") or "")),
-            f"{record['reported']:.1f}",
+            escape(reported_as),
+            f"{record['reported']:.1f}" if _value(record.get("reported")) is not None else "–",
             f"{record['avg']:.1f}" if _value(record["avg"]) is not None else "",
             f"{record['difference']:+.1f}" if _value(record.get("difference")) is not None else "",
             verdicts,
