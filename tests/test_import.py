@@ -311,3 +311,14 @@ def test_inspect_json_log_and_evalscope_own_layout(aime24, tmp_path):
     evalscope = runs["evalscope"].run.source
     assert {p.parent.parent.name for p in evalscope.companions} == {"predictions", "reports"}
     assert evalscope.reported.value == pytest.approx(46.67)
+
+
+def test_evalscope_predictions_alone(aime24, tmp_path):
+    shutil.copy(PEERS / "evalscope" / "predictions_aime24_default.jsonl.gz", tmp_path)
+    shutil.copy(PEERS / "evalscope" / "report_aime24.json", tmp_path)
+    (result,) = import_outputs([tmp_path], aime24, None).results
+    run = result.run
+    assert run.source.format == "evalscope" and not run.source.keeps_answers and result.judged == 0
+    assert run.n == 1 and finding(result, "identical-repeats") is not None  # 16 requests per prompt, one text
+    assert result.report.coverage.scored == 30 and result.rescored == pytest.approx(46.67, abs=0.01)
+    assert run.source.reported.value == pytest.approx(46.67)

@@ -6,6 +6,7 @@ the same files side by side as `reviews_<dataset>_<subset>.jsonl`, `predictions_
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,65 +90,75 @@ def _prediction_facts(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Group:
+    """One problem's samples as evalscope grouped them."""
+
+    prompt: str | None
+    gold: str | None
+    samples: list[tuple[int, SourceResponse]] = field(default_factory=list)
+
+
+def _review_response(row: dict[str, Any], facts: dict[str, Any]) -> SourceResponse:
+    score = (row.get("sample_score") or {}).get("score") or {}
+    value = score.get("value")
+    main = score.get("main_score_name") or (next(iter(value)) if isinstance(value, dict) and value else None)
+    verdict = value.get(main) if isinstance(value, dict) and main else value
+    extracted = score.get("extracted_prediction")
+    return SourceResponse(
+        text=str(_assistant_text(row.get("messages")) or score.get("prediction") or facts.get("text") or ""),
+        finish_reason=facts.get("finish_reason"),
+        prompt_tokens=facts.get("prompt_tokens"),
+        output_tokens=facts.get("output_tokens"),
+        extracted=None if extracted is None else str(extracted),
+        correct=verdict >= 1 if isinstance(verdict, (int, float)) else None,
+    )
+
+
+def _from_reviews(path: Path, predictions: dict[Any, dict[str, Any]]) -> dict[Any, _Group]:
+    groups: dict[Any, _Group] = {}
+    for _, row in iter_jsonl(path):
+        sample = row.get("sample_score") or {}
+        target = row.get("target")
+        gold = target[0] if isinstance(target, list) and target else target
+        fresh = _Group(_user_text(row.get("messages")), None if gold is None else str(gold))
+        group = groups.setdefault(sample.get("group_id", row.get("index")), fresh)
+        response = _review_response(row, predictions.get(row.get("index"), {}))
+        group.samples.append((int(sample.get("generation_index") or 0), response))
+    return groups
+
+
+def _from_predictions(path: Path) -> dict[Any, _Group]:
+    """Predictions alone: no group ids and no verdicts; a problem's samples are those sent the same prompt."""
+    groups: dict[Any, _Group] = {}
+    for _, row in iter_jsonl(path):
+        facts = _prediction_facts(row)
+        prompt = _user_text(row.get("messages"))
+        group = groups.setdefault(prompt, _Group(prompt, None))
+        response = SourceResponse(facts["text"] or "", facts["finish_reason"], facts["prompt_tokens"],
+                                  facts["output_tokens"])  # fmt: skip
+        group.samples.append((len(group.samples), response))
+    return groups
+
+
 def read(path: Path, root: Path) -> list[SourceRun]:
     first = first_jsonl_row(path)
     reviews_path = path if first is not None and set(first) >= REVIEW_FIELDS else None
     predictions_path = _partner(path, "reviews", "predictions") if reviews_path is not None else path
-    predictions = {row["index"]: _prediction_facts(row) for _, row in iter_jsonl(predictions_path)} if (
-        predictions_path is not None) else {}  # fmt: skip
-    groups: dict[Any, list[tuple[int, SourceResponse]]] = {}
-    prompts: dict[Any, str | None] = {}
-    golds: dict[Any, str | None] = {}
-    if reviews_path is not None:
-        for _, row in iter_jsonl(reviews_path):
-            sample = row.get("sample_score") or {}
-            score = sample.get("score") or {}
-            facts = predictions.get(row.get("index"), {})
-            value = score.get("value")
-            main = score.get("main_score_name") or (next(iter(value)) if isinstance(value, dict) and value else None)
-            verdict = value.get(main) if isinstance(value, dict) and main else value
-            text = _assistant_text(row.get("messages")) or score.get("prediction") or facts.get("text") or ""
-            group = sample.get("group_id", row.get("index"))
-            target = row.get("target")
-            golds[group] = str(target[0] if isinstance(target, list) and target else target)
-            prompts[group] = _user_text(row.get("messages"))
-            groups.setdefault(group, []).append(
-                (
-                    int(sample.get("generation_index") or 0),
-                    SourceResponse(
-                        text=str(text),
-                        finish_reason=facts.get("finish_reason"),
-                        prompt_tokens=facts.get("prompt_tokens"),
-                        output_tokens=facts.get("output_tokens"),
-                        extracted=None if score.get("extracted_prediction") is None
-                        else str(score["extracted_prediction"]),
-                        correct=None if not isinstance(verdict, (int, float)) else verdict >= 1,
-                    ),
-                )
-            )  # fmt: skip
-    else:
-        # Predictions alone: evalscope numbers them so that repeats of one sample are consecutive, but without
-        # the reviews nothing says how many repeats there were: each problem is found by its prompt text.
-        for _, row in iter_jsonl(path):
-            facts = _prediction_facts(row)
-            prompt = _user_text(row.get("messages"))
-            groups.setdefault(prompt, []).append(
-                (len(groups.get(prompt, [])), SourceResponse(
-                    text=facts["text"] or "", finish_reason=facts["finish_reason"],
-                    prompt_tokens=facts["prompt_tokens"], output_tokens=facts["output_tokens"]))
-            )  # fmt: skip
-            prompts[prompt] = prompt
-            golds[prompt] = None
+    predictions: dict[Any, dict[str, Any]] = {}
+    if predictions_path is not None:
+        predictions = {row["index"]: _prediction_facts(row) for _, row in iter_jsonl(predictions_path)}
+    groups = _from_reviews(reviews_path, predictions) if reviews_path is not None else _from_predictions(path)
     items = [
         SourceItem(
-            line=f"group {group}",
+            line=f"group {key}",
             key=None,
             problem=None,
-            prompt=prompts.get(group),
-            gold=golds.get(group),
-            responses=tuple(response for _, response in sorted(responses, key=lambda pair: pair[0])),
+            prompt=group.prompt,
+            gold=group.gold,
+            responses=tuple(response for _, response in sorted(group.samples, key=lambda pair: pair[0])),
         )
-        for group, responses in groups.items()
+        for key, group in groups.items()
     ]
     protocol: dict[str, Any] = {"temperature": None, "top_p": None, "max_tokens": None, "seed": None, "prompt": None}
     counts = {len(item.responses) for item in items}
