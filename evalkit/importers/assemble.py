@@ -96,15 +96,25 @@ def _identical_repeats_reason(source: SourceRun) -> str:
     return "the server answered each repeated request with the same text: a fixed seed, a cache, or greedy decoding"
 
 
-def assemble(source: SourceRun, dataset: Dataset, family: str | None = None, model: str | None = None) -> ImportedRun:
-    """Match a source run's lines to the dataset and settle n; raises NothingToImport when nothing matches."""
+def _shown(lines: list[str]) -> str:
+    more = len(lines) - SHOWN_LINES
+    return ", ".join(lines[:SHOWN_LINES]) + (f" and {more} more" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class _Matched:
+    by_problem: dict[str, list[SourceResponse]]  # responses under pinned problem ids, in source order
+    fractions: dict[str, float]  # the source's own per-problem scores, when it has them
+    unmatched: tuple[str, ...]
+    findings: tuple[Finding, ...]
+
+
+def _match_lines(source: SourceRun, dataset: Dataset) -> _Matched:
+    """Each source line's responses under its pinned problem id, with what matching found."""
     matcher = ProblemMatcher(dataset)
-    findings = [Finding("source", note) for note in source.notes]
     by_problem: dict[str, list[SourceResponse]] = {}
     fractions: dict[str, float] = {}
-    unmatched: list[str] = []
-    duplicates: list[str] = []
-    gold_differs: list[str] = []
+    unmatched, duplicates, gold_differs = [], [], []
     for item in source.items:
         found = matcher.match(item)
         if found is None:
@@ -125,14 +135,13 @@ def assemble(source: SourceRun, dataset: Dataset, family: str | None = None, mod
             f"none of its {total} lines is a {dataset.name} problem: it covers another dataset (or another "
             f"version of it); pass --dataset with the right one"
         )
+    findings = []
     if unmatched:
-        shown = ", ".join(unmatched[:SHOWN_LINES]) + (f" and {len(unmatched) - SHOWN_LINES} more" if
-                                                      len(unmatched) > SHOWN_LINES else "")  # fmt: skip
         findings.append(Finding("unmatched", f"{len(unmatched)} of {total} lines match no {dataset.name} problem "
-                                             f"and are left out: {shown}"))  # fmt: skip
+                                             f"and are left out: {_shown(unmatched)}"))  # fmt: skip
     if duplicates:
         findings.append(Finding("duplicate", f"{len(duplicates)} lines repeat a problem already read and are left "
-                                             f"out: {', '.join(duplicates[:SHOWN_LINES])}"))  # fmt: skip
+                                             f"out: {_shown(duplicates)}"))  # fmt: skip
     if gold_differs:
         findings.append(Finding("gold-differs", f"the source's gold answer differs from the pinned one on "
                                                 f"{len(gold_differs)} problems ({'; '.join(gold_differs[:3])}): its "
@@ -147,7 +156,12 @@ def assemble(source: SourceRun, dataset: Dataset, family: str | None = None, mod
         findings.append(Finding("empty", f"{len(empty)} problems have no response and are left out"))
     if not by_problem:
         raise NothingToImport("no line holds a response")
+    return _Matched(by_problem, fractions, tuple(unmatched), tuple(findings))
 
+
+def _settle_n(source: SourceRun, by_problem: dict[str, list[SourceResponse]]) -> tuple[int, list[Finding]]:
+    """The n every problem is scored on: the fewest samples any problem has, or 1 when the samples are one text."""
+    findings = []
     counts = Counter(len(r) for r in by_problem.values())
     n = min(counts)
     if len(counts) > 1:
@@ -170,6 +184,15 @@ def assemble(source: SourceRun, dataset: Dataset, family: str | None = None, mod
             findings.append(Finding("identical-repeats", f"on {len(repeated)} of {len(by_problem)} problems all "
                                                          f"{n} samples are one text: those are not independent "
                                                          "samples"))  # fmt: skip
+    return n, findings
+
+
+def assemble(source: SourceRun, dataset: Dataset, family: str | None = None, model: str | None = None) -> ImportedRun:
+    """Match a source run's lines to the dataset and settle n; raises NothingToImport when nothing matches."""
+    matched = _match_lines(source, dataset)
+    by_problem = matched.by_problem
+    n, sampling = _settle_n(source, by_problem)
+    findings = [Finding("source", note) for note in source.notes] + list(matched.findings) + sampling
     name = model or source.model
     order = [p.id for p in dataset.problems if p.id in by_problem]  # the dataset's order, whatever the source's
     samples = tuple(
@@ -185,7 +208,7 @@ def assemble(source: SourceRun, dataset: Dataset, family: str | None = None, mod
         samples=samples,
         n=n,
         findings=tuple(findings),
-        matched=total - len(unmatched),
-        unmatched=tuple(unmatched),
-        solved_fraction=fractions,
+        matched=len(source.items) - len(matched.unmatched),
+        unmatched=matched.unmatched,
+        solved_fraction=matched.fractions,
     )
