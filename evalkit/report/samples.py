@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,19 @@ class RunView:
     samples: tuple[SampleView, ...]
     problems: dict[str, ProblemText]  # empty when the dataset is not at hand
 
+    @cached_property
+    def _by_problem(self) -> dict[str, list[SampleView]]:
+        grouped: dict[str, list[SampleView]] = {}
+        for sample in self.samples:
+            grouped.setdefault(sample.problem_id, []).append(sample)
+        return grouped
+
     @property
     def problem_ids(self) -> list[str]:
-        return list(dict.fromkeys(s.problem_id for s in self.samples))
+        return list(self._by_problem)
 
     def of_problem(self, problem_id: str, wrong_only: bool = False) -> list[SampleView]:
-        return [s for s in self.samples if s.problem_id == problem_id and not (wrong_only and s.correct)]
+        return [s for s in self._by_problem.get(problem_id, []) if not (wrong_only and s.correct)]
 
 
 def sample_views(run_dir: Path) -> tuple[SampleView, ...]:
@@ -82,18 +90,24 @@ def sample_views(run_dir: Path) -> tuple[SampleView, ...]:
     return tuple(views)
 
 
-def _problems(manifest: dict[str, Any]) -> dict[str, ProblemText]:
-    """The run's problems and gold answers, when its dataset is at hand locally (never downloaded for a view)."""
+@lru_cache(maxsize=8)
+def _dataset_problems(name: str, content_sha256: str | None) -> dict[str, ProblemText]:
+    """A dataset's problems and gold answers when it is at hand locally with that content (never downloaded for a
+    view); loaded once for all the runs on it."""
     from evalkit.data import datasets as ds
 
-    info = manifest.get("dataset") or {}
     try:
-        data = ds.load(info["name"], ds.DataLocations.from_env(), allow_download=False)
-    except (EvalkitError, KeyError, OSError):
+        data = ds.load(name, ds.DataLocations.from_env(), allow_download=False)
+    except (EvalkitError, OSError):
         return {}
-    if data.content_sha256 != info.get("content_sha256"):
+    if data.content_sha256 != content_sha256:
         return {}
     return {p.id: ProblemText(p.question, p.answer) for p in data.problems}
+
+
+def _problems(manifest: dict[str, Any]) -> dict[str, ProblemText]:
+    info = manifest.get("dataset") or {}
+    return _dataset_problems(info["name"], info.get("content_sha256")) if info.get("name") else {}
 
 
 def load_view(run_dir: Path, with_problems: bool = True) -> RunView:
