@@ -233,7 +233,9 @@ def import_command(
     if summary.skipped_files:
         shown = ", ".join(p.name for p in summary.skipped_files[:5])
         more = f" and {len(summary.skipped_files) - 5} more" if len(summary.skipped_files) > 5 else ""
-        err.print(f"skipped {len(summary.skipped_files)} files that are no harness output: {shown}{more}")
+        count = len(summary.skipped_files)
+        err.print(f"skipped {count} file{'s' if count > 1 else ''} that {'are' if count > 1 else 'is'} no harness "
+                  f"output: {shown}{more}")  # fmt: skip
     written = [d for d in summary.run_dirs if d is not None]
     if written:
         out.print(f"{len(written)} imported runs written under {output_dir}")

@@ -61,6 +61,8 @@ footer { color: var(--muted); font-size: 13px; padding: 0 28px 30px; }
 @media (max-width: 640px) {
   header.top, main, footer { padding-left: 12px; padding-right: 12px; }
   h1 { font-size: 19px; } .stat b { font-size: 16px; }
+  table.compare th, table.compare td { white-space: normal; }
+  table.compare td:first-child { word-break: break-all; min-width: 9em; }
 }
 """
 
