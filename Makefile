@@ -54,7 +54,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check evalkit tests bench
 
 # The tables in leaderboards/ and the README's leaderboard section: SmolLM2-135M run here on the CPU (resumes if
-# interrupted), the real published generations in $(SHARED)/generations scored as they are, reported numbers.
+# interrupted), the real published generations in $(SHARED)/generations scored as they are, other harnesses'
+# published outputs in $(PUBLISHED) imported (re-scored beside their reported numbers), reported numbers.
+PUBLISHED ?= $(SHARED)/generations/published
+
 leaderboards: $(STAMP)
 	$(BIN)/evalkit run smollm2-135m --dataset aime24 -n 4 --max-tokens 512 --run-dir $(LEADERBOARD_RUNS)/smollm2-135m-cpu
 	for file in $(SHARED)/generations/aime24_*.jsonl; do \
@@ -62,4 +65,9 @@ leaderboards: $(STAMP)
 	    --temperature 0 --template-name qwen25-math-cot \
 	    --origin "NovaSky-AI/SkyThought@6840eb7 outputs (greedy), via shared/generations" > /dev/null || exit 1; \
 	done
+	rm -rf $(LEADERBOARD_RUNS)/imported
+	$(BIN)/evalkit import $(PUBLISHED)/qwen25-math-outputs/icml_models --family SFT --output-dir $(LEADERBOARD_RUNS)/imported
+	$(BIN)/evalkit import $(PUBLISHED)/qwen25-math-outputs/meta-llama --family base --output-dir $(LEADERBOARD_RUNS)/imported
+	$(BIN)/evalkit import $(PUBLISHED)/skythought-tools --family instruct --output-dir $(LEADERBOARD_RUNS)/imported
+	$(BIN)/evalkit import $(PUBLISHED)/peer-formats --family "test-server fixtures" --output-dir $(LEADERBOARD_RUNS)/imported
 	$(BIN)/evalkit leaderboard $(LEADERBOARD_RUNS) --dataset aime24 --out leaderboards --readme README.md

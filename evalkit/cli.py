@@ -37,6 +37,9 @@ app.add_typer(presets_app, name="presets")
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
+# The import formats, named here so `evalkit --help` does not import the readers.
+IMPORT_FORMATS = ("qwen25-math", "skythought", "lm-eval", "lighteval", "inspect", "evalscope", "evalkit")
+
 VerifierOption = Annotated[
     str, typer.Option("--verifier", help=f"Rule set: {', '.join(RULE_SETS)}, or `all` to compare them.")
 ]
@@ -168,6 +171,100 @@ def score_command(
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# import, show
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Output files or folders holding them, as other harnesses wrote them (.gz/.zst read)."),
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help=f"auto or one of: {', '.join(IMPORT_FORMATS)}."),
+    ] = "auto",
+    dataset: Annotated[
+        str, typer.Option("--dataset", "-d", help="The pinned dataset the outputs answer (name or .jsonl).")
+    ] = "aime24",
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the imported run directories go.")] = Path(
+        "runs"
+    ),
+    verifier: Annotated[str, typer.Option("--verifier", help=f"Rule set: {', '.join(RULE_SETS)}.")] = "math",
+    family: Annotated[
+        str | None, typer.Option("--family", help="Method family of the imported models, for leaderboards.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, verify and report; write no run.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per run, for scripts.")] = False,
+    workers: WorkersOption = None,
+    verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Import other harnesses' outputs as runs: re-scored, set beside their own verdicts and reported numbers."""
+    from evalkit.data import datasets as ds
+    from evalkit.importers import import_outputs
+    from evalkit.importers.compare import summary_json
+    from evalkit.report import terminal
+
+    if verifier not in RULE_SETS:
+        raise EvalkitError(f"unknown verifier {verifier!r}; choose one of {', '.join(RULE_SETS)}")
+    data = ds.load(dataset, _locations())
+    summary = import_outputs(paths, data, None if dry_run else output_dir, fmt, verifier, family, workers,
+                             verify_timeout)  # fmt: skip
+    if as_json:
+        written = {i: str(d) for i, d in enumerate(summary.run_dirs) if d is not None}
+        document = {
+            "dataset": data.name,
+            "verifier": verifier,
+            "runs": summary_json(summary.results, written),
+            "not_imported": [{"path": str(s.path), "model": s.model, "reason": s.reason} for s in summary.skipped_runs],
+            "skipped_files": [str(p) for p in summary.skipped_files],
+        }
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        return
+    out.print(terminal.import_table(summary.results, data.name))
+    for result in summary.results:
+        for finding in result.run.findings:
+            if finding.kind != "source":
+                err.print(f"[yellow]note:[/yellow] {result.run.model}: {finding.message}", highlight=False)
+    table, count = terminal.import_disagreements(summary.results)
+    if count:
+        out.print(table)
+    else:
+        out.print("evalkit's verdicts agree with the sources' own on every sample they judged")
+    for skipped in summary.skipped_runs:
+        err.print(f"[yellow]not imported:[/yellow] {skipped.path} ({skipped.model}): {skipped.reason}", highlight=False)
+    if summary.skipped_files:
+        shown = ", ".join(p.name for p in summary.skipped_files[:5])
+        more = f" and {len(summary.skipped_files) - 5} more" if len(summary.skipped_files) > 5 else ""
+        count = len(summary.skipped_files)
+        err.print(f"skipped {count} file{'s' if count > 1 else ''} that {'are' if count > 1 else 'is'} no harness "
+                  f"output: {shown}{more}")  # fmt: skip
+    written = [d for d in summary.run_dirs if d is not None]
+    if written:
+        out.print(f"{len(written)} imported runs written under {output_dir}")
+
+
+@app.command("show")
+def show_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (measured, imported or scored).")],
+    problem: Annotated[str | None, typer.Option("--problem", "-p", help="Show this problem's samples in full.")] = None,
+    wrong: Annotated[bool, typer.Option("--wrong", help="Only samples evalkit judged wrong.")] = False,
+) -> None:
+    """A run's samples: per problem the answers given and verdicts; with --problem, every response in full."""
+    from evalkit.report import samples, terminal
+
+    view = samples.load_view(run_dir)
+    if problem is not None and problem not in view.problem_ids:
+        raise EvalkitError(f"{run_dir} has no problem {problem!r}; its problems: {', '.join(view.problem_ids[:40])}")
+    out.print(terminal.run_header(view), highlight=False)
+    if problem is None:
+        out.print(terminal.samples_table(view, wrong))
+        return
+    for line in terminal.problem_samples(view, problem, wrong):
+        out.print(line, highlight=False, markup=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # leaderboard, compare, presets
 
 
@@ -191,9 +288,21 @@ def leaderboard_command(
             "--readme", help="Also fill the leaderboard section of this README (between its leaderboard markers)."
         ),
     ] = None,
+    train_log: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--train-log",
+            help="[RUN_NAME=]CSV with step,hours[,gpu_hours]: a sweep's training cost, to draw accuracy against "
+            "hours too; repeatable.",
+        ),
+    ] = None,
+    samples: Annotated[
+        bool, typer.Option("--samples/--no-samples", help="Write a samples page per run beside the HTML page.")
+    ] = True,
 ) -> None:
     """One table of runs and reported numbers, each row with the settings that produced it."""
     from evalkit.report import leaderboard, publish, tables, terminal
+    from evalkit.report.trainlog import read_train_logs
 
     paths = run_dirs or ([Path("runs")] if Path("runs").is_dir() else [])
     runs = leaderboard.load_runs(paths, on_skip=lambda message: err.print(f"note: {escape(message)}"))
@@ -206,13 +315,15 @@ def leaderboard_command(
             + ("" if reported else " and --no-reported leaves out published numbers")
             + "; pass --dataset with one of those"
         )
-    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"])
+    logs = read_train_logs(train_log or [], list(leaderboard.sweep_rows(runs, dataset)))
+    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples)
     if readme is not None:
-        tables.update_readme(readme, frame, dataset)
+        tables.update_readme(readme, frame, dataset, runs)
         written.append(readme)
-    measured = int((~frame["kind"].str.startswith("reported")).sum())
+    counts = frame["kind"].map(lambda k: "reported" if str(k).startswith("reported") else str(k)).value_counts()
     out.print(terminal.leaderboard_table(frame))
-    out.print(f"{measured} measured and {len(frame) - measured} reported rows → " + ", ".join(map(str, written)))
+    described = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    out.print(f"{len(frame)} rows ({described}) → " + ", ".join(map(str, written)))
 
 
 @app.command("compare")

@@ -193,7 +193,10 @@ def identity_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     ]
 
 
-_STEP = re.compile(r"(?:global_step|checkpoint|step|ckpt)[_-]?(\d+)(?:/|$)")
+# Checkpoint directory names in common use: global_step_N (verl), checkpoint-N (HF Trainer), step_N, iter_N /
+# iter_0000100 (Megatron), ckpt-N. Not preceded by a letter, so `filter_3` or `mystep10` name no step.
+_STEP_WORDS = r"(?<![A-Za-z])(?:global_step|checkpoint|iter|step|ckpt)"
+_STEP = re.compile(_STEP_WORDS + r"[_-]?(\d+)(?:/|$)")
 
 
 def training_run(model: str) -> str | None:
@@ -203,7 +206,7 @@ def training_run(model: str) -> str | None:
     return _STEP_PART.sub(lambda m: m.group(1) + "*", model.rstrip("/"))
 
 
-_STEP_PART = re.compile(r"((?:global_step|checkpoint|step|ckpt)[_-]?)\d+(?=/|$)")
+_STEP_PART = re.compile("(" + _STEP_WORDS + r"[_-]?)\d+(?=/|$)")
 
 
 def checkpoint_step(model: str) -> int | None:

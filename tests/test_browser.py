@@ -1,5 +1,6 @@
-"""The leaderboard page in a real headless Chromium: it loads without errors, shows the table and the charts,
-and shows hostile model text as text. Needs Debian's `chromium` (installed by .ci/run)."""
+"""The leaderboard page and a samples page in a real headless Chromium, at phone and desktop widths: they load
+without console errors, the inline script runs (sorting and filtering controls appear), charts are drawn, and
+hostile model text shows as text. Needs Debian's `chromium` (installed by .ci/run)."""
 
 from __future__ import annotations
 
@@ -8,50 +9,91 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import GENERATIONS
 
 pytestmark = pytest.mark.integration
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--hide-scrollbars",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+WIDTHS = {"phone": (390, 2400), "desktop": (1400, 3200)}
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory) -> Path:
+def pages(runs, shared_data, tmp_path_factory) -> Path:
     if CHROMIUM is None:
         pytest.fail("chromium is not installed (apt-get install chromium); .ci/run installs it")
-    return tmp_path_factory.mktemp("page")
+    from evalkit.data import datasets as ds
+    from evalkit.importers import import_outputs
+    from evalkit.report import leaderboard, publish
+
+    root = tmp_path_factory.mktemp("page")
+    data = ds.load("aime24", ds.DataLocations(shared_data, root / "cache"), allow_download=False)
+    published = GENERATIONS / "published"
+    import_outputs([published / "qwen25-math-outputs", published / "peer-formats"], data, root / "imported")
+    every = [*runs, *leaderboard.load_runs([root / "imported"])]
+    frame = leaderboard.build(every, "aime24")
+    publish.write(frame, every, "aime24", root / "out", ["html"])
+    return root / "out"
 
 
 def chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
     command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return subprocess.run(command, capture_output=True, text=True, timeout=180)
 
 
-def test_page_loads_shows_the_table_and_escapes_model_text(runs, page, tmp_path):
-    from evalkit.report import leaderboard, publish
+def console_errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
 
-    frame = leaderboard.build(runs, "aime24")
-    (html,) = publish.write(frame, runs, "aime24", page, ["html"])
-    dom = chromium(["--enable-logging=stderr", "--v=0", "--dump-dom", html.as_uri()], tmp_path / "profile")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert '<table class="leaderboard">' in dom.stdout and dom.stdout.count("<tr") == len(frame) + 1
-    assert "pass@k against k" in dom.stdout and "accuracy against training step" in dom.stdout
-    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in dom.stdout  # text, not an element
-    assert "<script" not in dom.stdout.lower()
-    console_errors = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
-    assert console_errors == []
 
-    shot = tmp_path / "page.png"
-    result = chromium(["--window-size=1400,3200", f"--screenshot={shot}", html.as_uri()], tmp_path / "profile2")
-    assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
+def drawn_share(shot: Path, size: tuple[int, int]):
     import numpy as np
     from PIL import Image
 
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
-    assert pixels.shape == (3200, 1400, 3)
-    # The page is not blank: a real share of pixels is drawn, and the heatmap's solved cells (blue) are there.
-    drawn = (pixels != 255).any(axis=2).mean()
-    assert drawn > 0.03
-    blues = ((pixels[..., 2] > 200) & (pixels[..., 0] < 120)).sum()
-    assert blues > 200
+    assert pixels.shape == (size[1], size[0], 3)
+    return pixels, (pixels < 245).any(axis=2).mean()
+
+
+def test_leaderboard_page_loads_runs_its_script_and_escapes_model_text(pages, tmp_path):
+    html = pages / "aime24.html"
+    dom = chromium(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000", "--dump-dom", html.as_uri()],
+                   tmp_path / "profile")  # fmt: skip
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert console_errors(dom.stderr) == []
+    assert '<table id="runs">' in dom.stdout and "accuracy against training step" in dom.stdout
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in dom.stdout  # text, not an element
+    # The script ran: the controls were shown and counted the rows.
+    assert '<div class="controls" id="controls">' in dom.stdout and " of " in dom.stdout.split('id="shown"')[1][:80]
+    assert dom.stdout.lower().count("<script") == 1
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_leaderboard_page_is_drawn_at_phone_and_desktop_widths(pages, tmp_path, width):
+    size = WIDTHS[width]
+    shot = tmp_path / f"{width}.png"
+    result = chromium([f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=3000", f"--screenshot={shot}",
+                       (pages / "aime24.html").as_uri()], tmp_path / "profile")  # fmt: skip
+    assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
+    pixels, drawn = drawn_share(shot, size)
+    assert drawn > 0.05  # not a blank page
+    # The dot chart's marks: imported runs (purple) and reported numbers (orange) are drawn.
+    purple = ((abs(pixels[..., 0] - 124) < 30) & (abs(pixels[..., 1] - 58) < 30) & (pixels[..., 2] > 200)).sum()
+    orange = ((pixels[..., 0] > 220) & (abs(pixels[..., 1] - 88) < 35) & (pixels[..., 2] < 60)).sum()
+    assert purple > 100 and orange > 100
+
+
+def test_samples_page_loads_and_filters(pages, tmp_path):
+    (page,) = [p for p in (pages / "aime24-samples").glob("*.html") if "hostile" in p.name]
+    dom = chromium(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
+                   tmp_path / "profile")  # fmt: skip
+    assert dom.returncode == 0 and console_errors(dom.stderr) == [], dom.stderr[-2000:]
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in dom.stdout
+    assert '<div class="filters" id="filters">' in dom.stdout  # shown by its script
+    (sweep,) = [p for p in (pages / "aime24-samples").glob("*.html") if "checkpoint-63_" in p.name]
+    shot = tmp_path / "samples.png"
+    result = chromium(["--window-size=390,1600", "--virtual-time-budget=5000", f"--screenshot={shot}",
+                       sweep.as_uri()], tmp_path / "profile2")  # fmt: skip
+    assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
+    _, drawn = drawn_share(shot, (390, 1600))
+    assert drawn > 0.05

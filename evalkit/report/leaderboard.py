@@ -24,8 +24,15 @@ COLUMNS = [
     "model", "family", "base", "kind", "avg", "avg_ci_low", "avg_ci_high", "n", "pass@1", "pass@8", "pass@32",
     "maj", "temperature", "top_p", "max_tokens", "template", "template_sha", "verifier", "truncated",
     "mean_output_tokens", "reported", "reported_metric", "difference", "step", "run_name", "preset", "evalkit",
-    "vllm", "source", "run",
+    "vllm", "source", "run", "notes",
 ]  # fmt: skip
+# Findings of an import, as the table's notes column says them.
+FINDING_NOTES = {
+    "identical-repeats": "repeated samples were one text", "n-ignored": "server ignored n",
+    "partial": "covers part of the dataset", "unmatched": "lines matching no problem left out",
+    "gold-differs": "source's gold differs", "uneven": "uneven samples per problem", "duplicate": "duplicate lines",
+    "empty": "empty lines",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,30 @@ def _matching_report(preset: Preset | None, dataset: str, n: int) -> ReportedSco
     return (exact or candidates or [None])[0]
 
 
+def _source(manifest: dict[str, Any]) -> str | None:
+    origin = manifest.get("origin")
+    if isinstance(origin, dict):  # an imported run: the harness that wrote it and the file it was read from
+        return f"{origin.get('harness')}: {origin.get('path')}"
+    return origin or (manifest.get("backend") or {}).get("kind")
+
+
+def _reported(run: RunRecord, preset: Preset | None, n: int, avg: float | None) -> tuple[Any, Any, Any]:
+    """(reported value, its metric, avg minus it): the source's own number for an imported run, else the preset's."""
+    if run.manifest.get("kind") == "imported":
+        stated = run.manifest.get("reported")
+        if not stated:
+            return None, None, None
+        compared = run.results.get("reported_vs_rescored") or {}
+        difference = compared.get("difference")
+        if difference is None and avg is not None:
+            difference = round(avg - stated["value"], 2)
+        return round(stated["value"], 2), f"{stated['metric']} (source)", difference
+    report = _matching_report(preset, run.dataset, n)
+    if report is None:
+        return None, None, None
+    return report.value, report.metric, round(avg - report.value, 2) if avg is not None else None
+
+
 def measured_row(run: RunRecord, presets_by_name: dict[str, Preset]) -> dict[str, Any]:
     m = run.manifest
     metrics = run.results["metrics"]
@@ -103,9 +134,10 @@ def measured_row(run: RunRecord, presets_by_name: dict[str, Preset]) -> dict[str
     labels = m.get("labels", {})
     preset = presets_by_name.get(m.get("preset") or "")
     n = metrics["n"]
-    report = _matching_report(preset, run.dataset, n)
     avg = _pct(metrics["avg"])
+    reported, reported_metric, difference = _reported(run, preset, n, avg)
     kind = m.get("kind", "measured")
+    findings = [f for f in m.get("findings") or [] if f.get("kind") in FINDING_NOTES]
     row = {
         "model": m["model"],
         "family": labels.get("family") or (preset.family if preset else None),
@@ -124,16 +156,17 @@ def measured_row(run: RunRecord, presets_by_name: dict[str, Preset]) -> dict[str
         "verifier": m.get("verifier"),
         "truncated": _pct(metrics["truncated"] / metrics["samples"]) if metrics.get("truncated") is not None else None,
         "mean_output_tokens": round(metrics["mean_output_tokens"], 1) if metrics.get("mean_output_tokens") else None,
-        "reported": report.value if report else None,
-        "reported_metric": report.metric if report else None,
-        "difference": round(avg - report.value, 2) if report and avg is not None else None,
+        "reported": reported,
+        "reported_metric": reported_metric,
+        "difference": difference,
         "step": m.get("checkpoint_step"),
         "run_name": labels.get("run_name"),
         "preset": m.get("preset"),
         "evalkit": m.get("versions", {}).get("evalkit"),
         "vllm": _vllm_version(m.get("versions", {})),
-        "source": m.get("origin") or (m.get("backend") or {}).get("kind"),
+        "source": _source(m),
         "run": str(run.path),
+        "notes": "; ".join(dict.fromkeys(FINDING_NOTES[f["kind"]] for f in findings)) or None,
     }
     for k in PASS_KS:
         row[f"pass@{k}"] = _pct(metrics["pass_at"].get(str(k))) if k <= n else None

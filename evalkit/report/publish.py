@@ -1,8 +1,8 @@
-"""Write a leaderboard to disk in the formats asked for."""
+"""Write a leaderboard to disk in the formats asked for; the HTML page comes with one samples page per run."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -10,12 +10,45 @@ import pandas as pd
 from evalkit.errors import EvalkitError
 from evalkit.report.html import page
 from evalkit.report.leaderboard import RunRecord, sweep_rows
-from evalkit.report.tables import sweep_markdown, to_csv, to_markdown
+from evalkit.report.samples import load_view
+from evalkit.report.samples_page import page_name, samples_page
+from evalkit.report.tables import reported_vs_rescored_markdown, sweep_markdown, to_csv, to_markdown
+from evalkit.report.trainlog import StepCost
 from evalkit.store import write_text_atomic
 
 
+def samples_dir(out_dir: Path, dataset: str) -> Path:
+    return out_dir / f"{dataset}-samples"
+
+
+def write_samples_pages(runs: Sequence[RunRecord], out_dir: Path, dataset: str) -> dict[str, str]:
+    """One samples page per run (rewritten whole; pages of runs no longer shown are removed).
+
+    Returns each run's page relative to the leaderboard page, keyed by the run's path.
+    """
+    folder = samples_dir(out_dir, dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    links: dict[str, str] = {}
+    for run in runs:
+        name = page_name(str(run.path))
+        view = load_view(run.path)
+        write_text_atomic(folder / name, samples_page(view, back=f"../{dataset}.html"))
+        links[str(run.path)] = f"{folder.name}/{name}"
+    wanted = {link.rsplit("/", 1)[-1] for link in links.values()}
+    for stale in folder.glob("*.html"):
+        if stale.name not in wanted:
+            stale.unlink()
+    return links
+
+
 def write(
-    frame: pd.DataFrame, runs: Sequence[RunRecord], dataset: str, out_dir: Path, formats: Sequence[str]
+    frame: pd.DataFrame,
+    runs: Sequence[RunRecord],
+    dataset: str,
+    out_dir: Path,
+    formats: Sequence[str],
+    train_logs: Mapping[str, Sequence[StepCost]] | None = None,
+    samples: bool = True,
 ) -> list[Path]:
     unknown = [fmt for fmt in formats if fmt not in ("csv", "md", "html")]
     if unknown:
@@ -30,10 +63,17 @@ def write(
             write_text_atomic(path, to_csv(frame))
         elif fmt == "md":
             sweeps = sweep_markdown(sweep_rows(runs, dataset))
-            text = to_markdown(frame) + (f"\n### Accuracy by training step\n\n{sweeps}" if sweeps else "")
+            compared = reported_vs_rescored_markdown(frame)
+            text = to_markdown(frame) + (f"\n### Reported vs re-scored\n\n{compared}" if compared else "")
+            text += f"\n### Accuracy by training step\n\n{sweeps}" if sweeps else ""
             write_text_atomic(path, text)
         elif fmt == "html":
-            write_text_atomic(path, page(frame, runs, dataset))
+            kept = set(frame["run"].dropna())
+            shown = [run for run in runs if run.dataset == dataset and str(run.path) in kept]
+            links = write_samples_pages(shown, out_dir, dataset) if samples else {}
+            write_text_atomic(path, page(frame, runs, dataset, train_logs, links))
+            if samples:
+                written.append(samples_dir(out_dir, dataset))
         else:
             raise EvalkitError(f"unknown format {fmt!r}; choose csv, md or html")
         written.append(path)

@@ -12,8 +12,10 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from evalkit.data.datasets import DatasetCard
+    from evalkit.importers.compare import ImportResult
     from evalkit.metrics import Interval, Metrics
     from evalkit.pipeline.rescore import ScoreReport
+    from evalkit.report.samples import RunView
 
 
 def pct(value: float | None) -> str:
@@ -248,3 +250,165 @@ class RunProgressView:
 
     def stopped(self) -> None:
         self.progress.stop()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# evalkit import
+
+
+def _points(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def import_table(results: Sequence[ImportResult], dataset: str) -> Table:
+    """Per imported run: where it came from, the source's reported score beside evalkit's re-score, and the notes."""
+    table = Table(title=f"imported runs on {dataset}: reported vs re-scored (avg@n, %)", title_justify="left")
+    for column, justify in (
+        ("model", "left"),
+        ("step", "right"),
+        ("format", "left"),
+        ("prompt", "left"),
+        ("n", "right"),
+        ("reported", "right"),
+        ("source verdicts", "right"),
+        ("re-scored", "right"),
+        ("95% CI", "right"),
+        ("Δ", "right"),
+        ("verdicts differ", "right"),
+        ("notes", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for result in results:
+        run, metrics = result.run, result.report.metrics
+        reported = run.source.reported
+        notes = [f.kind for f in run.findings if f.kind != "source"]
+        if result.other_answers:
+            notes.append(f"{result.other_answers} other answers")
+        table.add_row(
+            run.model,
+            "" if run.checkpoint_step is None else str(run.checkpoint_step),
+            run.source.format,
+            _short(run.source.protocol.get("prompt"), 20) if run.source.protocol.get("prompt") else "–",
+            str(run.n),
+            "–" if reported is None else f"{reported.value:.1f} ({reported.metric})",
+            "–" if result.source_avg is None else f"{100 * result.source_avg:.1f}",
+            f"{result.rescored:.1f}",
+            ci_text(metrics.avg_ci),
+            "–" if result.difference is None else f"{result.difference:+.1f}",
+            f"{len(result.disagreements)}/{result.judged}" if result.judged else "–",
+            ", ".join(notes),
+        )
+    return table
+
+
+def import_disagreements(results: Sequence[ImportResult], limit: int = 60) -> tuple[Table, int]:
+    """Every sample where the source's verdict and evalkit's differ: both answers and why."""
+    table = Table(title="samples where the source's verdict and evalkit's differ", title_justify="left")
+    for column in ("model", "problem", "#", "source", "evalkit", "why"):
+        table.add_column(column, overflow="fold")
+    count = 0
+    for result in results:
+        keeps = result.run.source.keeps_answers
+        for d in result.disagreements:
+            count += 1
+            if count > limit:
+                continue
+            theirs = ("✓ " if d.source_correct else "✗ ") if d.source_correct is not None else ""
+            theirs += _short(d.source_answer) if keeps else "(not kept)"
+            ours = ("✓ " if d.evalkit_correct else "✗ ") + _short(d.evalkit_answer)
+            index = "" if d.sample_index is None else str(d.sample_index)
+            table.add_row(result.run.model, d.problem_id, index, theirs, ours, d.why)
+    if count > limit:
+        table.caption = f"… {count - limit} more (use --json for all)"
+    return table, count
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# evalkit show
+
+
+def run_header(view: RunView) -> str:
+    m = view.manifest
+    sampling = m.get("sampling") or {}
+    kind = m.get("kind", "measured")
+    lines = [f"{m.get('model')} · {kind} · {m['dataset']['name']} · n={sampling.get('n')} · "
+             f"T={sampling.get('temperature')} · template {(m.get('template') or {}).get('name')} · "
+             f"verifier {m.get('verifier')}"]  # fmt: skip
+    origin = m.get("origin")
+    if isinstance(origin, dict):
+        lines.append(f"origin: {origin.get('harness')} ({origin.get('format')}) {origin.get('path')}")
+    elif origin:
+        lines.append(f"origin: {origin}")
+    if view.results:
+        metrics = view.results["metrics"]
+        ci = metrics["avg_ci"]
+        line = f"avg@{metrics['n']} {pct(metrics['avg'])}% [{pct(ci['low'])}, {pct(ci['high'])}]"
+        compared = view.results.get("reported_vs_rescored") or {}
+        if compared.get("reported") is not None:
+            line += f" · reported {compared['reported']:.1f} ({compared.get('reported_metric')})"
+            line += f", Δ {compared['difference']:+.1f}"
+        lines.append(line)
+    for finding in m.get("findings") or []:
+        lines.append(f"note: {finding['message']}")
+    return "\n".join(lines)
+
+
+def samples_table(view: RunView, wrong_only: bool = False) -> Table:
+    """One row per problem: gold, how many samples were right, and the answers given (✓/✗)."""
+    table = Table(title="samples by problem" + (" (wrong ones only)" if wrong_only else ""), title_justify="left")
+    for column, justify in (
+        ("problem", "left"),
+        ("gold", "right"),
+        ("correct", "right"),
+        ("answers", "left"),
+        ("source", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    imported = view.manifest.get("kind") == "imported"
+    for pid in view.problem_ids:
+        samples = view.of_problem(pid)
+        shown = [s for s in samples if not (wrong_only and s.correct)]
+        if not shown:
+            continue
+        gold = view.problems[pid].answer if pid in view.problems else ""
+        answers = ", ".join(f"{'✓' if s.correct else '✗'}{_short(s.extracted, 16)}" for s in shown[:16])
+        if len(shown) > 16:
+            answers += f" … +{len(shown) - 16}"
+        source = ""
+        if imported:
+            source = ", ".join(
+                ("?" if s.source_correct is None else "✓" if s.source_correct else "✗") + _short(s.source_extracted, 16)
+                if s.source_extracted is not None or s.source_correct is not None else "–" for s in shown[:16]
+            )  # fmt: skip
+        table.add_row(pid, gold, f"{sum(s.correct for s in samples)}/{len(samples)}", answers, source)
+    return table
+
+
+def problem_samples(view: RunView, problem_id: str, wrong_only: bool = False) -> list[str]:
+    """One problem's samples in full: verdict, extracted answer, rule, the response and any reasoning."""
+    lines = []
+    if problem_id in view.problems:
+        problem = view.problems[problem_id]
+        lines += [f"problem {problem_id} (gold {problem.answer}):", problem.question, ""]
+    samples = view.of_problem(problem_id, wrong_only)
+    if not samples:
+        lines.append("no sample to show (every sample is correct)" if wrong_only else "no samples")
+    for s in samples:
+        verdict = "correct" if s.correct else "wrong"
+        answer = s.extracted if s.extracted is not None else "(none)"
+        head = f"--- sample {s.sample_index}: {verdict} · answer {answer} · rule {s.rule} · found by {s.found_by}"
+        if s.error:
+            head += f" · error {s.error}"
+        if s.finish_reason:
+            head += f" · finish {s.finish_reason}"
+        if s.output_tokens is not None:
+            head += f" · {s.output_tokens} tokens"
+        lines.append(head)
+        if s.source_extracted is not None or s.source_correct is not None:
+            mark = "?" if s.source_correct is None else ("correct" if s.source_correct else "wrong")
+            answer = s.source_extracted if s.source_extracted is not None else "(not kept)"
+            lines.append(f"    source: {mark} · answer {answer}")
+        if s.reasoning:
+            lines += ["[reasoning]", s.reasoning, "[response]"]
+        lines += [s.text, ""]
+    return lines

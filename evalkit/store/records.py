@@ -57,6 +57,8 @@ class SampleRecord:
     tokens_exact: bool = True
     reasoning: str | None = None
     reasoning_tokens: int | None = None
+    # Imported runs only: the source harness's own extracted answer and verdict for this sample.
+    source: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[str, int]:
@@ -68,8 +70,9 @@ class SampleRecord:
 
     def to_json(self) -> str:
         data = asdict(self)
-        if data["verdict"] is None:
-            del data["verdict"]
+        for optional in ("verdict", "source"):
+            if data[optional] is None:
+                del data[optional]
         return json_line(data)
 
     @classmethod
@@ -83,6 +86,9 @@ class SampleRecord:
         verdict = data.get("verdict")
         if verdict is not None and not isinstance(verdict, dict):
             raise RecordError("`verdict` must be an object")
+        source = data.get("source")
+        if source is not None and not isinstance(source, dict):
+            raise RecordError("`source` must be an object")
         return cls(
             problem_id=problem_id,
             sample_index=index,
@@ -95,6 +101,7 @@ class SampleRecord:
             tokens_exact=bool(data.get("tokens_exact", True)),
             reasoning=_text(data, "reasoning", optional=True),
             reasoning_tokens=_count(data, "reasoning_tokens"),
+            source=source,
         )
 
 

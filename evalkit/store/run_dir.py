@@ -307,17 +307,21 @@ def replace_derived_run(
     """Write a run made from samples that exist elsewhere (scored generations, another harness's outputs) whole.
 
     Such a run is derived from its source, which stays the record, so it is rewritten in full each time, under
-    the lock and file by file atomically. A generated run (kind "measured") is never overwritten.
+    the lock and file by file atomically. Only a run of the same kind is replaced: a generated run (kind
+    "measured") is never overwritten.
     """
     from evalkit.store.files import write_text_atomic
 
     if run_dir.exists() and not run_dir.is_dir():
         raise EvalkitError(f"{run_dir} is a file; give a folder to write the run into")
+    kind = manifest.get("kind")
     with RunLock(run_dir):
         if (run_dir / MANIFEST).is_file():
-            kind = read_manifest(run_dir).get("kind", "measured")
-            if kind == "measured":
-                raise EvalkitError(f"{run_dir} holds a generated run; write this one to another directory")
+            existing = read_manifest(run_dir).get("kind", "measured")
+            if existing != kind:
+                raise EvalkitError(
+                    f"{run_dir} holds a run of kind {existing!r}, not {kind!r}; write this one to another directory"
+                )
         elif (run_dir / SAMPLES).exists():
             raise EvalkitError(f"{run_dir} has samples but no {MANIFEST}; write this run to another directory")
         write_text_atomic(run_dir / SAMPLES, "".join(s.to_json() for s in samples))

@@ -1,0 +1,66 @@
+"""`evalkit import`: find output files, read each into runs, match, verify, compare, write one run directory each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalkit.data.datasets import Dataset
+from evalkit.errors import EvalkitError
+from evalkit.importers import detect
+from evalkit.importers.assemble import NothingToImport, assemble
+from evalkit.importers.compare import ImportResult, rescore
+from evalkit.importers.write import write_imported_run
+from evalkit.verify import DEFAULT_TIMEOUT_S, Verifier
+
+
+@dataclass(frozen=True)
+class SkippedRun:
+    """A source run that was read but not imported, and why."""
+
+    path: Path
+    model: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    results: tuple[ImportResult, ...]
+    run_dirs: tuple[Path | None, ...]  # one per result; None when nothing was written (dry run)
+    skipped_runs: tuple[SkippedRun, ...]
+    companions: tuple[Path, ...]
+    skipped_files: tuple[Path, ...]
+
+
+def import_outputs(
+    paths: Sequence[Path],
+    dataset: Dataset,
+    output_dir: Path | None,
+    fmt: str = "auto",
+    rules: str = "math",
+    family: str | None = None,
+    workers: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> ImportSummary:
+    """Import every output file found under `paths` as runs on `dataset`; write them under `output_dir` if given."""
+    scan = detect.scan(paths, fmt)
+    if not scan.found:
+        looked = ", ".join(map(str, paths))
+        raise EvalkitError(
+            f"no output file of {'any known format' if fmt == 'auto' else fmt} under {looked}; "
+            f"formats: {', '.join(detect.FORMATS)}"
+        )
+    results, run_dirs, skipped = [], [], []
+    with Verifier(rules, workers=workers, timeout=timeout) as verifier:
+        for found in scan.found:
+            for source in detect.read(found):
+                try:
+                    imported = assemble(source, dataset, family=family)
+                except NothingToImport as exc:
+                    skipped.append(SkippedRun(source.path, source.model, str(exc)))
+                    continue
+                result = rescore(imported, verifier)
+                results.append(result)
+                run_dirs.append(write_imported_run(result, output_dir) if output_dir is not None else None)
+    return ImportSummary(tuple(results), tuple(run_dirs), tuple(skipped), scan.companions, scan.skipped)
