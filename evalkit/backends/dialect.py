@@ -105,10 +105,10 @@ class Dialect:
         notes: list[str] = []
         message = rejection.message
         if not rejection.fields:
-            raise Unadaptable(message)
+            raise Unadaptable(f"rejected the request: {message}")
         for name in rejection.fields:
             if name in api_params:
-                raise Unadaptable(f"the server rejected --api-param {name}: {message}")
+                raise Unadaptable(f"rejected --api-param {name} ({message}); leave it out or change its value")
             if name in SAMPLING_FIELDS:
                 notes += self._sampling(name, rejection, sent)
             elif name == "max_tokens":
@@ -127,7 +127,7 @@ class Dialect:
             elif name == "n":
                 notes += self._learn("one_sample_per_request", True, "one sample per request (the server rejects n)")
             else:
-                raise Unadaptable(message)
+                raise Unadaptable(f"rejected the request: {message}")
         return notes
 
     def _sampling(self, name: str, rejection: Rejection, sent: dict[str, Any]) -> list[str]:

@@ -450,8 +450,8 @@ class OpenAIBackend:
             notes = server.dialect.adapt(rejection, body, self.config.api_params)
         except SamplingRejected as rejected:
             raise self._stop(BackendError(f"{server.name} {rejected}")) from None
-        except Unadaptable:
-            raise self._stop(BackendError(f"{server.name} rejected the request: {message}")) from None
+        except Unadaptable as unadaptable:
+            raise self._stop(BackendError(f"{server.name} {unadaptable}")) from None
         if rebuild() == body:  # nothing learned that changes the request: the server refuses it as it is
             raise self._stop(BackendError(f"{server.name} rejected the request: {message}"))
         for note in notes:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalkit import cost
 from evalkit.backends.base import Backend, Completion, Prompt, SampleRequest
 from evalkit.config import RunConfig, identity, identity_sha256, sample_seed
 from evalkit.data.datasets import Dataset
@@ -273,7 +274,13 @@ def run(
         "tokens_per_s": round(progress.output_tokens / wall, 2) if wall > 0 else None,
         "resumed_samples": len(done),
     }
-    store.update_manifest({"sampling": manifest["sampling"], "updated_at": now_iso(), "dataset": manifest["dataset"]})
+    # The backend's description after generation says what was actually sent (a server's learned dialect).
+    learned = {"backend": backend.describe()} if backend is not None else {}
+    store.update_manifest(
+        {"sampling": manifest["sampling"], "updated_at": now_iso(), "dataset": manifest["dataset"], **learned}
+    )
     results = results_document(metrics, manifest, generation)
+    prices = cost.Prices.of(config.backend.price_input, config.backend.price_output)
+    results.update(cost.results_fields(records, prices))
     store.write_results(results)
     return RunOutcome(run_dir, metrics, progress.generated, wall, progress.output_tokens, results)
