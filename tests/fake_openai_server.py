@@ -53,6 +53,10 @@ class Faults:
     stall_s: float = 30.0
     # request number -> cut the connection mid-stream once this many of its choices have finished.
     drop_after_finished: dict[int, int] = field(default_factory=dict)
+    # request number -> send nothing for stall_s seconds once this many of its choices have finished.
+    stall_after_finished: dict[int, int] = field(default_factory=dict)
+    # request number -> the choice that ends with finish_reason "error" (a provider failing behind OpenRouter).
+    error_choice: dict[int, int] = field(default_factory=dict)
     # Requests answered only after this long with nothing sent at all (a busy server's queue).
     queued: set[int] = field(default_factory=set)
     queued_s: float = 2.0
@@ -75,6 +79,7 @@ class Persona:
     refuses_temperature: bool = False  # reject the parameter whatever its value (o3-mini)
     ignores_n: bool = False
     processing_comments: bool = False
+    streams: bool = True  # False: answers a streamed request with one JSON body (servers without streaming)
 
 
 PERSONAS = {
@@ -293,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if number in faults.slow:
                     time.sleep(faults.slow_s)
                 samples, prompt_tokens = self._samples(payload, n)
-                if payload.get("stream"):
+                if payload.get("stream") and state.persona.streams:
                     with contextlib.suppress(_ClientGone, BrokenPipeError, ConnectionResetError):
                         self._stream(payload, number, samples, prompt_tokens)
                     return
@@ -399,7 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if token_ids:
                     choice["token_ids"] = list(range(ids))
                 events.append(choice)
-            final = {"index": index, "finish_reason": sample.finish_reason}
+            failed = faults.error_choice.get(number) == index
+            final = {"index": index, "finish_reason": "error" if failed else sample.finish_reason}
             final["delta" if chat else "text"] = {} if chat else ""
             events.append(final)
             plans.append(events)
@@ -413,6 +419,7 @@ class _Handler(BaseHTTPRequestHandler):
         delay = state.latency_s / steps if state.latency_s else 0.0
         finished = 0
         drop_at = faults.drop_after_finished.get(number)
+        stall_at = faults.stall_after_finished.get(number)
         for step in range(steps):
             if step == 1 and number in faults.stall_after_first_chunk:
                 time.sleep(faults.stall_s)
@@ -423,6 +430,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self._event({**head, "choices": [events[step]]})
                     if events[step].get("finish_reason"):
                         finished += 1
+                        if stall_at is not None and finished == stall_at:
+                            time.sleep(faults.stall_s)
                         if drop_at is not None and finished >= drop_at:
                             self.close_connection = True
                             self.connection.shutdown(2)  # mid-stream, without the terminating chunk

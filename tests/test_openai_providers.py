@@ -7,7 +7,7 @@ import asyncio
 import time
 
 import pytest
-from fake_openai_server import PERSONAS, Faults, ServerState, fake_sample, serve
+from fake_openai_server import PERSONAS, Faults, Persona, ServerState, fake_sample, serve
 
 from evalkit.backends import retry
 from evalkit.backends.base import BackendError, Completion, Prompt, SampleRequest
@@ -89,6 +89,14 @@ def test_reasoning_is_stored_beside_the_answer_streamed_or_not(persona, stream):
             else:
                 assert "\\boxed{" in sample.text and "\\boxed{" not in sample.reasoning
     assert cut_in_thinking > 0, "the fixed seeds include samples cut off while thinking"
+
+
+def test_a_server_that_cannot_stream_is_read_whole():
+    state = ServerState(persona=Persona(reasoning_field="reasoning", streams=False))
+    with serve(state) as url:
+        completions, backend, _ = generate(url, requests_for(prompts(2)))
+    assert len(by_key(completions)) == 8 and all(b["stream"] for b in state.bodies) and state.requests == 2
+    assert all(c.reasoning for c in completions) and backend.broken_streams == 0
 
 
 def test_an_inline_think_block_is_left_as_it_came():
@@ -227,6 +235,25 @@ def test_a_request_past_its_total_cap_is_retried():
     assert len(completions) == 4 and state.requests == 2
 
 
+def test_a_choice_is_handed_over_the_moment_it_finishes_not_at_the_end_of_its_stream():
+    state = ServerState(faults=Faults(stall_after_finished={1: 1}, stall_s=3))
+    arrived: list[float] = []
+
+    async def main(url: str) -> None:
+        backend = OpenAIBackend("fake-model", BackendConfig(kind="openai", base_urls=(url,)), environ={})
+        start = time.monotonic()
+        try:
+            async for _ in backend.generate(requests_for(prompts(1)), SAMPLING):
+                arrived.append(time.monotonic() - start)
+        finally:
+            await backend.aclose()
+
+    with serve(state) as url:
+        asyncio.run(main(url))
+    assert len(arrived) == 4 and state.requests == 1
+    assert arrived[0] < 2.5 <= arrived[1]  # the first came while its stream was still stalled, the rest after
+
+
 @pytest.mark.parametrize("finished_before_the_drop", [1, 2, 3])
 def test_a_dropped_stream_keeps_its_finished_choices_and_draws_only_the_rest(finished_before_the_drop):
     request = requests_for(prompts(1), n=6)[0]
@@ -248,6 +275,21 @@ def test_a_dropped_stream_keeps_its_finished_choices_and_draws_only_the_rest(fin
     assert asked_again == 6 - finished_before_the_drop  # only the unfinished ones
     kept = {i for i in range(6)} - {b["seed"] - request.seed + j for b in redraws for j in range(b.get("n", 1))}
     assert len(kept) == finished_before_the_drop
+
+
+def test_a_choice_the_server_reports_failed_is_drawn_again_and_the_others_kept():
+    request = requests_for(prompts(1), n=4)[0]
+    state = ServerState(faults=Faults(error_choice={1: 2}))
+    with serve(state) as url:
+        completions, backend, _ = generate(url, [request])
+    assert sorted(by_key(completions)) == [("p0", i) for i in range(4)]
+    assert all(c.finish_reason in ("stop", "length") for c in completions) and backend.broken_streams == 1
+    assert [(b.get("n", 1), b["seed"]) for b in state.bodies] == [(4, request.seed), (1, request.seed + 2)]
+    # A choice that fails on every attempt counts against --max-retries like any other fault.
+    always = ServerState(faults=Faults(error_choice={number: 0 for number in range(1, 60)}))
+    with serve(always) as url, pytest.raises(BackendError, match="giving up after 3 attempts"):
+        generate(url, requests_for(prompts(1), n=1), max_retries=2)
+    assert always.requests == 3
 
 
 def test_mid_stream_faults_on_every_request_still_end_with_exactly_n():

@@ -241,6 +241,7 @@ def test_a_hosted_reasoning_model_run_keeps_the_thinking_and_knows_its_cost(env,
     backend = manifest["backend"]
     assert backend["assistant_prefill"]["sent"] is False and backend["api_key_env"] == "DEEPSEEK_API_KEY"
     assert backend["dialects"][url]["samples_per_request"] == "one" and backend["stream"] is True
+    assert backend["dialects"][url]["model_reported"] == "deepseek-reasoner"
     assert "sk-deepseek-test-key" not in json.dumps(manifest) + result.stdout + result.stderr
 
     from evalkit.report import leaderboard
@@ -299,3 +300,10 @@ def test_dry_run_prints_the_requests_and_worst_case_cost_and_starts_nothing(env,
     assert 20 * 100 < input_tokens < 20 * 4000  # an upper bound from the prompts' bytes
     assert f"worst-case cost: ${(input_tokens * 2 + 5120 * 8) / 1e6:.4f}" in out
     assert '"max_tokens": 256' in result.stdout and '"n": 4' in result.stdout and "Answer:" in result.stdout
+    # Samples already on disk are not asked for again, so they cost nothing more.
+    with serve(state) as url:
+        assert run_cli(command(url, tmp_path / "run", "--limit", "2"), env).returncode == 0
+        served = state.requests
+        again = run_cli(command(url, tmp_path / "run", "--dry-run"), env)
+    assert again.returncode == 0 and state.requests == served
+    assert "12 samples to draw (8 already on disk) in 3 requests" in " ".join(again.stdout.split())

@@ -365,7 +365,8 @@ class OpenAIBackend:
         watchdog = Watchdog(self.config.idle_timeout if stream else None, self.config.request_timeout)
         try:
             async with resource.with_streaming_response.create(**named, extra_body=extra) as response:
-                if stream:
+                # A server that does not stream answers a streamed request with one JSON body: read it as such.
+                if stream and not response.headers.get("content-type", "").startswith("application/json"):
                     returned = await self._read_stream(response.http_response.aiter_lines(), watchdog, chat, count,
                                                        server, deliver)  # fmt: skip
                 else:
