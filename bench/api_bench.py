@@ -52,7 +52,9 @@ async def drive(
 async def drive_sdk(url: str, prompts: list[Prompt], n: int, sampling: SamplingConfig, concurrency: int) -> float:
     """Client CPU seconds to read the same streams through the SDK's parsed chunks (the reference), over the
     same aiohttp transport, so the difference is the parsing alone."""
-    client = openai.AsyncOpenAI(base_url=url, api_key="EMPTY", max_retries=0, http_client=openai.DefaultAioHttpClient())
+    timeout = openai.Timeout(600, connect=60)  # a busy machine accepts connections slowly
+    http_client = openai.DefaultAioHttpClient(timeout=timeout)
+    client = openai.AsyncOpenAI(base_url=url, api_key="EMPTY", max_retries=0, timeout=timeout, http_client=http_client)
     limit = asyncio.Semaphore(concurrency)
 
     async def one(prompt: Prompt) -> None:
@@ -66,10 +68,11 @@ async def drive_sdk(url: str, prompts: list[Prompt], n: int, sampling: SamplingC
                 pass
 
     cpu = time.process_time()
-    await asyncio.gather(*(one(p) for p in prompts))
-    cpu_seconds = time.process_time() - cpu
-    await client.close()
-    return cpu_seconds
+    try:
+        await asyncio.gather(*(one(p) for p in prompts))
+    finally:
+        await client.close()
+    return time.process_time() - cpu
 
 
 def start_server(latency: float, cap: int | None, one_choice: bool = False, think_longer: int = 1):

@@ -285,27 +285,10 @@ class OpenAIBackend:
                         await self._attempt(server, draw, start, len(pending), body)
                         server.failures_in_row = 0
                         continue
-                    except openai.APIStatusError as error:
-                        fault: BaseException = error
-                        if not self._is_transient_status_error(server, error, body, rebuild):
-                            continue  # adapted to a rejection: ask again at once, not a failure
-                    except (StreamStalled, StreamEnded, StreamErrorEvent, StreamIncomplete) as error:
-                        fault = error
-                        if isinstance(error, StreamStalled):
-                            self.stalled_streams += 1
-                        else:
-                            self.broken_streams += 1
-                    except (openai.APIConnectionError, openai.APITimeoutError) as error:
-                        fault = error
-                        if isinstance(error, openai.APIConnectionError) and not isinstance(
-                            error, openai.APITimeoutError
-                        ):
-                            self._pause(server, UNREACHABLE_PAUSE_S * 2 ** min(server.failures_in_row, 4) / 16)
                     except Exception as error:
-                        if not is_transport_error(error):
-                            raise
-                        fault = error
-                        self.broken_streams += 1
+                        fault = self._fault(server, error, body, rebuild)
+                    if fault is None:
+                        continue  # adapted to a rejection: ask again at once, not a failure
                     server.failures_in_row += 1
                     progressed = len(draw.missing) < before
                     failures = 0 if progressed else failures + 1
@@ -423,6 +406,27 @@ class OpenAIBackend:
         return len(finished)
 
     # -- faults ------------------------------------------------------------------------------------------------
+
+    def _fault(
+        self, server: _Server, error: Exception, body: dict[str, Any], rebuild: Callable[[], dict]
+    ) -> Exception | None:
+        """The transient fault to retry after a pause, or None when a rejection taught the server's dialect (ask
+        again at once). Anything else is raised: it ends the run."""
+        if isinstance(error, openai.APIStatusError):
+            return error if self._is_transient_status_error(server, error, body, rebuild) else None
+        if isinstance(error, StreamStalled):
+            self.stalled_streams += 1
+            return error
+        if isinstance(error, openai.APITimeoutError):
+            return error
+        if isinstance(error, openai.APIConnectionError):
+            # Nothing listening: route around this server for a while (longer after each failure in a row).
+            self._pause(server, UNREACHABLE_PAUSE_S * 2 ** min(server.failures_in_row, 4) / 16)
+            return error
+        if isinstance(error, (StreamEnded, StreamErrorEvent, StreamIncomplete)) or is_transport_error(error):
+            self.broken_streams += 1
+            return error
+        raise error
 
     def _is_transient_status_error(
         self, server: _Server, error: openai.APIStatusError, body: dict[str, Any], rebuild: Callable[[], dict]
