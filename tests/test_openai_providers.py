@@ -31,6 +31,7 @@ def generate(
     requests: list[SampleRequest],
     sampling: SamplingConfig = SAMPLING,
     environ: dict | None = None,
+    transport: str | None = None,
     **config,
 ) -> tuple[list[Completion], OpenAIBackend, list[str]]:
     """Run the backend as `evalkit run` does (probe, then generate); returns completions, backend, notices."""
@@ -38,7 +39,7 @@ def generate(
     notices: list[str] = []
     backend = OpenAIBackend(
         "fake-model", BackendConfig(kind="openai", base_urls=urls, **config), environ=environ or {},
-        on_notice=notices.append,
+        on_notice=notices.append, transport=transport,
     )  # fmt: skip
 
     async def main() -> list[Completion]:
@@ -334,3 +335,16 @@ def test_the_run_ends_when_no_server_can_serve():
     failing = ServerState(faults=Faults(status_503=set(range(1, 1000))))
     with serve(failing) as url, pytest.raises(BackendError, match="giving up after 2 attempts"):
         generate(url, requests_for(prompts(1)), max_retries=1)
+
+
+def test_without_the_aiohttp_extra_the_httpx_transport_behaves_alike():
+    faults = Faults(drop_after_finished={1: 2}, stall_after_first_chunk={2}, stall_s=120)
+    state = ServerState(persona=PERSONAS["vllm-reasoning"], faults=faults)
+    request = requests_for(prompts(1), n=5)[0]
+    with serve(state) as url:
+        completions, backend, _ = generate(url, [request], transport="httpx", idle_timeout=0.5)
+    assert backend.transport == "httpx" and backend.broken_streams == 1 and backend.stalled_streams == 1
+    samples = by_key(completions)
+    assert sorted(samples) == [("p0", i) for i in range(5)]
+    for (_, index), sample in samples.items():
+        assert sample.reasoning == "".join(expected("vllm-reasoning", request, index).reasoning)
