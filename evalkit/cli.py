@@ -435,7 +435,42 @@ def run_command(
         typer.Option("--base-url", help="OpenAI-compatible endpoint, repeatable to spread load over servers."),
     ] = None,
     concurrency: Annotated[int | None, typer.Option("--concurrency", help="Requests in flight (default 64).")] = None,
-    request_timeout: Annotated[float | None, typer.Option("--request-timeout", help="Seconds per request.")] = None,
+    request_timeout: Annotated[
+        float | None, typer.Option("--request-timeout", help="Total seconds one request may take (default 3600).")
+    ] = None,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--idle-timeout",
+            help="Seconds a started stream may send nothing before it is abandoned and retried (default 300).",
+        ),
+    ] = None,
+    stream: Annotated[
+        bool | None, typer.Option("--stream/--no-stream", help="Stream responses (default) or wait for each whole.")
+    ] = None,
+    api_param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--api-param",
+            help="Extra request field KEY=VALUE (JSON values), repeatable: reasoning_effort=high, top_k=20.",
+        ),
+    ] = None,
+    vllm_extensions: Annotated[
+        bool | None,
+        typer.Option(
+            "--vllm-extensions/--no-vllm-extensions",
+            help="Send vLLM's return_token_ids and assistant prefill (default; hosted APIs take neither).",
+        ),
+    ] = None,
+    price_input: Annotated[
+        float | None, typer.Option("--price-input", help="USD per million input tokens, for cost_usd.")
+    ] = None,
+    price_output: Annotated[
+        float | None, typer.Option("--price-output", help="USD per million output tokens, for cost_usd.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the requests, worst-case tokens and cost; start nothing.")
+    ] = False,
     max_retries: Annotated[int | None, typer.Option("--max-retries")] = None,
     api_key_env: Annotated[
         str | None,
@@ -473,13 +508,21 @@ def run_command(
         "base_urls": tuple(base_url) if base_url else None,
         "concurrency": concurrency, "request_timeout": request_timeout, "max_retries": max_retries,
         "api_key_env": api_key_env, "served_model": served_model_name, "family": family, "base": base_model,
-        "run_name": run_name,
+        "run_name": run_name, "idle_timeout": idle_timeout, "stream": stream,
+        "api_params": launch.parse_key_values(api_param, "--api-param") or None,
+        "vllm_extensions": vllm_extensions, "price_input": price_input, "price_output": price_output,
     }  # fmt: skip
     view = terminal.RunProgressView(err)
     launch.check_verifier_options(workers, verify_timeout)
     prepared = launch.prepare(model, given, output_dir, run_dir, view)
+    if dry_run:
+        out.print(terminal.dry_run_text(launch.dry_run(prepared)), highlight=False, markup=False)
+        return
     outcome = launch.execute(prepared, view, workers, verify_timeout, wait_for_lock=wait)
-    out.print(terminal.run_summary(outcome.metrics, outcome.results["generation"], str(prepared.run_dir)))
+    summary = terminal.run_summary(
+        outcome.metrics, outcome.results["generation"], str(prepared.run_dir), outcome.results.get("cost")
+    )
+    out.print(summary)
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -16,6 +16,11 @@ BACKENDS = ("vllm", "openai")
 APIS = ("chat", "completions")
 SEED_POLICIES = ("sample", "engine")
 MAX_SAMPLES_PER_PROBLEM = 100_000
+# Request fields evalkit sets from its own options (recorded in the run); --api-param may not set them.
+RESERVED_API_PARAMS = frozenset(
+    {"model", "messages", "prompt", "n", "stream", "stream_options", "max_tokens", "max_completion_tokens", "seed",
+     "temperature", "top_p", "return_token_ids", "continue_final_message", "add_generation_prompt"}
+)  # fmt: skip
 
 
 def public_url(url: str) -> str:
@@ -85,6 +90,14 @@ class BackendConfig:
     max_retries: int = 8
     api_key_env: str = "OPENAI_API_KEY"
     served_model: str | None = None
+    stream: bool = True
+    idle_timeout: float = 300.0
+    api_params: dict[str, Any] = field(default_factory=dict)
+    # vLLM's request extensions (return_token_ids, the assistant prefill); hosted APIs take neither.
+    vllm_extensions: bool = True
+    # USD per million tokens, for cost_usd; both or neither.
+    price_input: float | None = None
+    price_output: float | None = None
 
     def check(self) -> None:
         if self.kind not in BACKENDS:
@@ -100,8 +113,12 @@ class BackendConfig:
             raise EvalkitError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         if self.max_model_len is not None and self.max_model_len < 1:
             raise EvalkitError("--max-model-len must be positive")
-        if not (self.request_timeout > 0 and math.isfinite(self.request_timeout)):
-            raise EvalkitError(f"--request-timeout must be a positive number of seconds, got {self.request_timeout}")
+        self._check_api()
+
+    def _check_api(self) -> None:
+        for name, value in (("--idle-timeout", self.idle_timeout), ("--request-timeout", self.request_timeout)):
+            if not (value > 0 and math.isfinite(value)):
+                raise EvalkitError(f"{name} must be a positive number of seconds, got {value}")
         if self.max_retries < 0:
             raise EvalkitError(f"--max-retries must be 0 or more, got {self.max_retries}")
         if not self.api_key_env or not self.api_key_env.replace("_", "").isalnum():
@@ -109,6 +126,17 @@ class BackendConfig:
         for url in self.base_urls:
             if not url.startswith(("http://", "https://")):
                 raise EvalkitError(f"--base-url {url!r} is not an http(s) address (e.g. http://127.0.0.1:8000/v1)")
+        taken = sorted(set(self.api_params) & RESERVED_API_PARAMS)
+        if taken:
+            raise EvalkitError(
+                f"--api-param {taken[0]} is set by evalkit itself; use its own option (--temperature, --top-p, "
+                "--max-tokens, -n, --seed, --no-stream, --no-vllm-extensions) so the run records it"
+            )
+        prices = (self.price_input, self.price_output)
+        if (prices[0] is None) != (prices[1] is None):
+            raise EvalkitError("--price-input and --price-output go together (USD per million tokens; 0 is allowed)")
+        if any(p is not None and not p >= 0 for p in prices):
+            raise EvalkitError(f"prices must be 0 or more USD per million tokens, got {prices[0]} and {prices[1]}")
 
 
 @dataclass(frozen=True)
@@ -170,6 +198,9 @@ def identity(config: RunConfig, dataset_sha256: str, template_sha256: str) -> di
     }
     if b.kind == "openai":
         ident["served_model"] = b.served_model or config.model
+        if b.api_params:
+            # reasoning_effort=high and =low are different experiments (absent when empty: older runs keep theirs).
+            ident["api_params"] = dict(sorted(b.api_params.items()))
     else:
         ident["dtype"] = b.dtype
         ident["max_model_len"] = b.max_model_len
@@ -238,6 +269,10 @@ DEFAULTS: dict[str, Any] = {
 }
 # Settings a preset fixes; anything given on the command line replaces them and is recorded as an override.
 PRESET_FIELDS = ("template", "n", "temperature", "top_p", "max_tokens", "verifier", "max_model_len", "dtype")
+# Where a hosted model is served and what it costs: preset defaults too, but not part of the protocol.
+PRESET_SERVING_FIELDS = (
+    "kind", "base_urls", "api_key_env", "served_model", "vllm_extensions", "price_input", "price_output",
+)  # fmt: skip
 SAMPLING_FIELDS = ("n", "temperature", "top_p", "max_tokens", "seed", "seed_policy")
 
 
@@ -253,7 +288,7 @@ def resolve_run(model: str, given: dict[str, Any], preset: Any | None) -> Resolv
     values = dict(DEFAULTS)
     overrides: list[str] = []
     if preset is not None:
-        for name in PRESET_FIELDS:
+        for name in PRESET_FIELDS + PRESET_SERVING_FIELDS:
             value = getattr(preset, name)
             if value is not None:
                 values[name] = value

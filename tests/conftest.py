@@ -52,3 +52,17 @@ def runs(runs_root):
     from evalkit.report import leaderboard
 
     return leaderboard.load_runs([runs_root])
+
+
+def samples_with_verdicts(run_dir: Path) -> list[dict]:
+    """A run's sample lines, each with its verdict (under the manifest's rule set) from verdicts.jsonl."""
+    rules = json.loads((run_dir / "manifest.json").read_text())["verifier"]
+    verdicts = {
+        (v["problem_id"], v["sample_index"]): v["verdict"]
+        for v in read_jsonl(run_dir / "verdicts.jsonl")
+        if v["rules"] == rules
+    }
+    return [
+        {**s, "verdict": verdicts.get((s["problem_id"], s["sample_index"]))}
+        for s in read_jsonl(run_dir / "samples.jsonl")
+    ]

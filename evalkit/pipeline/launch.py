@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from evalkit import cost
 from evalkit.config import RunConfig, identity, identity_sha256, resolve_run
 from evalkit.data import datasets as ds
 from evalkit.data import embedded, presets
@@ -107,6 +108,8 @@ def prepare(model: str, given: dict[str, Any], output_dir: Path, run_dir: Path |
     config = resolved.config
     for warning in config.sampling.check():
         view.warning(warning)
+    if preset is not None and preset.warning and config.backend.kind == "openai":
+        view.warning(f"{preset.name}: {preset.warning}")
     config.backend.check()
     if resolved.verifier not in RULE_SETS:
         raise EvalkitError(f"unknown verifier {resolved.verifier!r}; choose one of {', '.join(RULE_SETS)}")
@@ -133,6 +136,83 @@ def make_backend(config: RunConfig, engine_model: str) -> Any:
     from evalkit.backends.vllm_engine import VLLMBackend
 
     return VLLMBackend(engine_model, config.backend, seed=config.sampling.seed)
+
+
+def with_notices(backend: Any, view: RunView) -> Any:
+    """Let a backend that reports what it learns while running (the openai one) tell the terminal."""
+    if hasattr(backend, "on_notice"):
+        backend.on_notice = lambda message: view.notice(f"notice: {message}")
+    return backend
+
+
+@dataclass(frozen=True)
+class DryRunPlan:
+    """What `evalkit run --dry-run` reports: the requests a run would send and the most they can cost."""
+
+    backend: str
+    endpoints: tuple[str, ...]
+    problems: int
+    n: int
+    max_tokens: int
+    sampling: str
+    samples: int
+    resumed: int
+    requests: int
+    worst_case: cost.Cost
+    first_request: str | None
+
+
+def dry_run(prepared: PreparedRun) -> DryRunPlan:
+    """Plan the run without starting anything (no engine, no request, no file written)."""
+    from evalkit.config import public_url
+    from evalkit.pipeline.run import build_prompts, plan_requests
+
+    config = prepared.config
+    sampling = config.sampling
+    prompts = build_prompts(prepared.dataset, prepared.template, config.backend.api)
+    done = stored_sample_keys(prepared.run_dir)
+    requests = plan_requests(prompts, sampling.n, sampling.seed, done, sampling.seed_policy)
+    samples = sum(r.count for r in requests)
+    bounds = []
+    for request in requests:
+        prompt = request.prompt
+        texts = [prompt.text] if prompt.text is not None else [m["content"] for m in prompt.messages]
+        bounds += [cost.prompt_token_bound(texts + [prompt.assistant_prefix])] * request.count
+    prices = cost.Prices.of(config.backend.price_input, config.backend.price_output)
+    first_request = None
+    request_count = len(requests)
+    if config.backend.kind == "openai" and requests:
+        from evalkit.backends.openai_api import OpenAIBackend
+
+        backend = OpenAIBackend(config.model, config.backend, environ={})
+        try:
+            first_request = json.dumps(backend.preview(requests[0], sampling), indent=2, ensure_ascii=False)
+            if backend.servers[0].dialect.one_sample_per_request:
+                request_count = samples
+        finally:
+            backend.close()
+    return DryRunPlan(
+        backend=config.backend.kind,
+        endpoints=tuple(public_url(u) for u in config.backend.base_urls),
+        problems=len(prompts),
+        n=sampling.n,
+        max_tokens=sampling.max_tokens,
+        sampling=f"temperature {sampling.temperature:g} · top-p {sampling.top_p:g} · seed {sampling.seed} "
+        f"({sampling.seed_policy} seeds)",
+        samples=samples,
+        resumed=len(prompts) * sampling.n - samples,
+        requests=request_count,
+        worst_case=cost.worst_case(bounds, sampling.max_tokens, prices),
+        first_request=first_request,
+    )
+
+
+def stored_sample_keys(run_dir: Path) -> set[tuple[str, int]]:
+    """(problem, sample) pairs already in a run directory, read without changing anything (a dry run writes
+    nothing)."""
+    from evalkit.store import read_run
+
+    return {record.key for record in read_run(run_dir).samples} if run_dir.is_dir() else set()
 
 
 def saved_samples(run_dir: Path) -> int:
@@ -222,7 +302,8 @@ def execute(
             ) as checker,
         ):
             return runner.run(
-                config, prepared.dataset, prepared.template, lambda: backend_factory(config, engine_model),
+                config, prepared.dataset, prepared.template,
+                lambda: with_notices(backend_factory(config, engine_model), view),
                 prepared.run_dir, checker, on_start=view.started, on_sample=view.sampled,
                 on_notice=lambda m: view.notice(f"notice: {m}"), wait_for_lock=wait_for_lock, quiet_engine=quiet,
             )  # fmt: skip

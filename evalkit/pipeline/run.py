@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalkit import cost
 from evalkit.backends.base import Backend, Completion, Prompt, SampleRequest
 from evalkit.config import RunConfig, identity, identity_sha256, sample_seed
 from evalkit.data.datasets import Dataset
@@ -363,6 +364,8 @@ def run(
         manifest["updated_at"] = now_iso()
         writer.write_manifest(manifest)
         results = results_document(metrics, manifest, generation, verification)
+        prices = cost.Prices.of(config.backend.price_input, config.backend.price_output)
+        results.update(cost.results_fields([r for r in contents.samples if in_scope(r, prompts, n)], prices))
         writer.write_results(results)
         return RunOutcome(run_dir, metrics, progress.generated, wall, progress.output_tokens, results)
     except BaseException:

@@ -23,8 +23,8 @@ PASS_KS = (1, 8, 32)
 COLUMNS = [
     "model", "family", "base", "kind", "avg", "avg_ci_low", "avg_ci_high", "n", "pass@1", "pass@8", "pass@32",
     "maj", "temperature", "top_p", "max_tokens", "template", "template_sha", "verifier", "truncated",
-    "mean_output_tokens", "reported", "reported_metric", "difference", "step", "run_name", "preset", "evalkit",
-    "vllm", "source", "run", "notes",
+    "mean_output_tokens", "cost_usd", "reported", "reported_metric", "difference", "step", "run_name", "preset",
+    "evalkit", "vllm", "source", "run", "notes",
 ]  # fmt: skip
 # Findings of an import, as the table's notes column says them.
 FINDING_NOTES = {
@@ -156,6 +156,7 @@ def measured_row(run: RunRecord, presets_by_name: dict[str, Preset]) -> dict[str
         "verifier": m.get("verifier"),
         "truncated": _pct(metrics["truncated"] / metrics["samples"]) if metrics.get("truncated") is not None else None,
         "mean_output_tokens": round(metrics["mean_output_tokens"], 1) if metrics.get("mean_output_tokens") else None,
+        "cost_usd": run.results.get("cost_usd"),  # runs on a priced API (--price-input/--price-output)
         "reported": reported,
         "reported_metric": reported_metric,
         "difference": difference,

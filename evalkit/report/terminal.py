@@ -100,8 +100,8 @@ def cards_table(cards: Sequence[DatasetCard]) -> Table:
     return table
 
 
-def run_summary(metrics: Metrics, generation: dict, run_dir: str) -> Table:
-    """The end-of-run table: avg@n with its interval, pass@k, maj@n, truncation, tokens, time."""
+def run_summary(metrics: Metrics, generation: dict, run_dir: str, cost: dict | None = None) -> Table:
+    """The end-of-run table: avg@n with its interval, pass@k, maj@n, truncation, tokens, time, cost."""
     conf = f"{round(metrics.confidence * 100)}% CI"
     table = Table(title=f"{metrics.problems} problems × {metrics.n} samples", title_justify="left")
     table.add_column("")
@@ -120,8 +120,50 @@ def run_summary(metrics: Metrics, generation: dict, run_dir: str) -> Table:
     if generation.get("tokens_per_s") is not None:
         table.add_row("tokens/s", f"{generation['tokens_per_s']:.1f}", "")
     table.add_row("generated now", f"{generation['samples_generated']} samples", "")
+    if cost is not None and cost.get("usd") is not None:
+        table.add_row("cost (all samples)", cost_text(cost), "")
     table.add_row("run directory", run_dir, "")
     return table
+
+
+def cost_text(cost: dict) -> str:
+    """`$12.34 (1.2M input + 40.0M output tokens)`, from a results.json `cost` block."""
+    from evalkit.cost import usd_text
+
+    text = (
+        f"{usd_text(cost['usd'])} ({_millions(cost['input_tokens'])} input + {_millions(cost['output_tokens'])} output"
+    )
+    text += " tokens" + (f"; {cost['uncounted']} samples without token counts)" if cost.get("uncounted") else ")")
+    return text
+
+
+def _millions(tokens: int) -> str:
+    return f"{tokens / 1e6:.1f}M" if tokens >= 100_000 else f"{tokens:,}"
+
+
+def dry_run_text(plan) -> str:
+    """What `evalkit run --dry-run` prints: the requests, the worst-case tokens and cost, nothing started."""
+    from evalkit.cost import usd_text
+
+    worst = plan.worst_case
+    lines = [
+        f"dry run: nothing is started. {plan.samples} samples to draw ({plan.resumed} already on disk) in "
+        f"{plan.requests} requests to {', '.join(plan.endpoints) or plan.backend}",
+        f"  {plan.problems} problems × n={plan.n} · max tokens {plan.max_tokens} · {plan.sampling}",
+        f"  worst case: {worst.input_tokens:,} input tokens (bound: UTF-8 bytes of the prompts) + "
+        f"{worst.output_tokens:,} output tokens (every sample to max tokens)",
+    ]
+    if worst.usd is not None:
+        lines.append(
+            f"  worst-case cost: {usd_text(worst.usd)} at ${worst.price_input:g} / ${worst.price_output:g} per "
+            "million input / output tokens"
+        )
+    else:
+        lines.append("  cost: no prices (--price-input and --price-output, USD per million tokens)")
+    if plan.first_request is not None:
+        lines.append("  first request, as sent before a server teaches its dialect:")
+        lines.extend("    " + line for line in plan.first_request.splitlines())
+    return "\n".join(lines)
 
 
 def leaderboard_table(frame, limit: int = 40) -> Table:
@@ -178,6 +220,14 @@ def preset_detail(p) -> str:
     ]
     if p.max_model_len or p.dtype:
         lines.append(f"engine: max model len {p.max_model_len} · dtype {p.dtype}")
+    if p.hosted:
+        lines.append(f"served: {', '.join(p.base_urls)} as {p.served_model or p.model} · API key in ${p.api_key_env}")
+        if p.price_input is not None:
+            lines.append(
+                f"price: ${p.price_input:g} input, ${p.price_output:g} output per million tokens ({p.price_source})"
+            )
+    if p.warning:
+        lines.append(f"warning: {p.warning}")
     for r in p.reported:
         lines.append(f"reported {r.dataset} {r.metric} = {r.value:g}" + (" (secondary)" if r.secondary else ""))
         lines.append(f"  source: {r.source}")
