@@ -11,7 +11,7 @@ import re
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,8 +189,8 @@ def read_utf8(path: Path, what: str) -> str:
         raise EvalkitError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def parse_jsonl_rows(text: str, where: str) -> list[dict]:
-    rows = []
+def jsonl_objects(text: str, where: str) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-empty JSONL line; anything else is one error naming the line."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -200,8 +200,11 @@ def parse_jsonl_rows(text: str, where: str) -> list[dict]:
             raise EvalkitError(f"{where}:{number}: malformed JSON ({exc.msg}); fix or remove that line") from None
         if not isinstance(row, dict):
             raise EvalkitError(f"{where}:{number}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
-    return rows
+        yield number, row
+
+
+def parse_jsonl_rows(text: str, where: str) -> list[dict]:
+    return [row for _, row in jsonl_objects(text, where)]
 
 
 def problems_from_rows(rows: list[dict], dataset: str, answer_type: str, where: str) -> tuple[Problem, ...]:

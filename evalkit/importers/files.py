@@ -88,16 +88,9 @@ def read_json(path: Path) -> Any:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for every non-empty line; a line that is not a JSON object is an error."""
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalkitError(f"{path}:{number} is not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise EvalkitError(f"{path}:{number} is not a JSON object")
-        yield number, row
+    from evalkit.data.datasets import jsonl_objects
+
+    yield from jsonl_objects(read_text(path), str(path))
 
 
 def first_jsonl_row(path: Path, limit: int = 1 << 22) -> dict[str, Any] | None:
