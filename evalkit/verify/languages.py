@@ -1,0 +1,327 @@
+"""The words reasoning models conclude with, in the languages they write, and the scripts they write in.
+
+Covered: English, Chinese (simplified and traditional), Japanese, Korean, French, Spanish, German, Russian,
+Portuguese, Italian, Vietnamese. Every entry is a literal phrase (regex-escaped when the patterns are built),
+so the patterns made from them are alternations of literals: linear to match.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Full-width ASCII (１２，：（）) and the ideographic space become their ASCII forms, one character for one
+# character, so positions in a translated text are positions in the original. The ideographic comma lists
+# values ("1、2、3"); U+2212 is the minus sign typeset text uses.
+HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+HALF_WIDTH.update({0x3000: ord(" "), 0x3001: ord(","), 0x2212: ord("-"), 0xFE63: ord("-"), 0x2013: ord("-")})
+# DeepSeek's special tokens use U+FF5C; after translation they read `<|end▁of▁sentence|>`.
+
+
+def to_half_width(text: str) -> str:
+    """Full-width digits, letters and punctuation as ASCII; same length as the input."""
+    return text.translate(HALF_WIDTH)
+
+
+# Scripts written without spaces between words.
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xAC00, 0xD7AF))
+CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+
+
+def is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
+
+
+# Sentence ends: Latin full stops need a following space or the end (a decimal point is not one); CJK ones
+# end a sentence wherever they are.
+CJK_SENTENCE_END = "。！？"
+SENTENCE_END = ".!?" + CJK_SENTENCE_END
+
+# ---------------------------------------------------------------------------------------------------------------
+# Vocabulary. Latin-script entries match as whole words (case-insensitive); CJK entries match anywhere.
+
+# "Answer" as the label of an answer line ("Answer: 12", "答案：12", "Ответ: 12").
+ANSWER_LABELS = (
+    "answer",
+    "final answer",
+    "the final answer",
+    "the answer",
+    "réponse",
+    "réponse finale",
+    "la réponse",
+    "la réponse finale",
+    "respuesta",
+    "respuesta final",
+    "la respuesta",
+    "la respuesta final",
+    "antwort",
+    "endgültige antwort",
+    "finale antwort",
+    "die antwort",
+    "ergebnis",
+    "ответ",
+    "окончательный ответ",
+    "итоговый ответ",
+    "финальный ответ",
+    "resposta",
+    "resposta final",
+    "a resposta",
+    "risposta",
+    "risposta finale",
+    "la risposta",
+    "đáp án",
+    "đáp số",
+    "đáp án cuối cùng",
+    "答案",
+    "最终答案",
+    "最終答案",
+    "最后答案",
+    "最後答案",
+    "答",
+    "答え",
+    "最終的な答え",
+    "解答",
+    "정답",
+    "답",
+    "최종 답",
+    "최종 정답",
+)
+
+# "The final answer is": strong evidence wherever it stands.
+FINAL_PHRASES = (
+    "final answer is",
+    "final answer would be",
+    "final answer will be",
+    "réponse finale est",
+    "respuesta final es",
+    "endgültige antwort ist",
+    "endgültige antwort lautet",
+    "окончательный ответ",
+    "итоговый ответ",
+    "resposta final é",
+    "risposta finale è",
+    "đáp án cuối cùng là",
+    "最终答案是",
+    "最终答案为",
+    "最終答案是",
+    "最終答案為",
+    "最终的答案是",
+    "最終的な答えは",
+    "최종 답은",
+    "최종 정답은",
+)
+
+# "The answer is": weaker evidence (a response may say it before reconsidering).
+ANSWER_PHRASES = (
+    "answer is",
+    "answer would be",
+    "answer will be",
+    "answer =",
+    "answer should be",
+    "la réponse est",
+    "la bonne réponse est",
+    "la respuesta es",
+    "la respuesta correcta es",
+    "die antwort ist",
+    "die antwort lautet",
+    "ist die antwort",
+    "lautet die antwort",
+    "die richtige antwort ist",
+    "ответ равен",
+    "ответ будет",
+    "ответом является",
+    "ответ —",
+    "a resposta é",
+    "a resposta correta é",
+    "la risposta è",
+    "la risposta corretta è",
+    "đáp án là",
+    "đáp án đúng là",
+    "đáp số là",
+    "答案是",
+    "答案为",
+    "答案為",
+    "答案应该是",
+    "答案應該是",
+    "答案应为",
+    "答案就是",
+    "答案即为",
+    "答えは",
+    "正解は",
+    "정답은",
+    "답은",
+)
+
+# Words that open a concluding sentence ("Therefore, the area is 12.", "所以面积是 12。").
+CONCLUSION_OPENERS = (
+    "therefore",
+    "thus",
+    "hence",
+    "so",
+    "finally",
+    "consequently",
+    "in conclusion",
+    "in summary",
+    "overall",
+    "the answer",
+    "the final answer",
+    "the result",
+    "the solution",
+    "this gives",
+    "we get",
+    "we conclude",
+    "donc",
+    "ainsi",
+    "alors",
+    "par conséquent",
+    "finalement",
+    "en conclusion",
+    "d'où",
+    "la réponse",
+    "por lo tanto",
+    "por tanto",
+    "así que",
+    "así",
+    "entonces",
+    "finalmente",
+    "en conclusión",
+    "luego",
+    "la respuesta",
+    "also",
+    "daher",
+    "somit",
+    "folglich",
+    "damit",
+    "insgesamt",
+    "schließlich",
+    "deshalb",
+    "die antwort",
+    "следовательно",
+    "итак",
+    "таким образом",
+    "значит",
+    "поэтому",
+    "окончательно",
+    "ответ",
+    "portanto",
+    "logo",
+    "assim",
+    "então",
+    "concluindo",
+    "a resposta",
+    "quindi",
+    "pertanto",
+    "dunque",
+    "perciò",
+    "così",
+    "infine",
+    "in conclusione",
+    "la risposta",
+    "vậy",
+    "do đó",
+    "vì vậy",
+    "như vậy",
+    "suy ra",
+    "tóm lại",
+    "đáp án",
+    "đáp số",
+    "所以",
+    "因此",
+    "故",
+    "综上所述",
+    "綜上所述",
+    "综上",
+    "綜上",
+    "因而",
+    "于是",
+    "於是",
+    "总之",
+    "總之",
+    "最后",
+    "最後",
+    "从而",
+    "從而",
+    "答案",
+    "最终",
+    "最終",
+    "よって",
+    "したがって",
+    "従って",
+    "ゆえに",
+    "以上より",
+    "以上から",
+    "つまり",
+    "結論として",
+    "答えは",
+    "따라서",
+    "그러므로",
+    "그래서",
+    "결론적으로",
+    "즉",
+    "정답은",
+    "답은",
+)
+
+# Verbs and particles that link a subject to its value ("the area IS 12", "面积是 12", "面積は 12 です").
+LINKING_WORDS = (
+    "is",
+    "are",
+    "equals",
+    "equal",
+    "was",
+    "were",
+    "be",
+    "becomes",
+    "gives",
+    "yields",
+    "est",
+    "vaut",
+    "égale",
+    "sont",
+    "es",
+    "son",
+    "vale",
+    "equivale a",
+    "igual a",
+    "ist",
+    "beträgt",
+    "lautet",
+    "sind",
+    "gleich",
+    "равен",
+    "равна",
+    "равно",
+    "равны",
+    "составляет",
+    "é",
+    "são",
+    "è",
+    "sono",
+    "uguale a",
+    "là",
+    "bằng",
+)
+# Korean and Japanese topic particles: the value follows the subject they mark ("넓이는 12입니다").
+# "not 33 but 27", "不是 33，而是 27", "33개가 아니라 27개": the value after the contrast is the one meant.
+CONTRAST_WORDS = ("but", "mais", "pero", "sino", "sondern", "aber", "а", "но", "mas", "ma", "nhưng", "mà")
+CONTRAST_CJK = ("而是", "不是", "但是", "ではなく", "でなく", "아니라", "아니고")
+LINKING_CJK = ("是", "为", "為", "等于", "等於", "は", "은", "는")
+
+
+def _alternation(words: tuple[str, ...]) -> str:
+    # Longest first, so "final answer" wins over "answer" at the same position.
+    ordered = sorted(set(words), key=len, reverse=True)
+    return "|".join(re.escape(w).replace("\\ ", "[ \\t]+") for w in ordered)
+
+
+def vocabulary_pattern(words: tuple[str, ...]) -> str:
+    """A regex alternation of the phrases: Latin-script ones as whole words, CJK ones anywhere."""
+    latin = tuple(w for w in words if not any(is_cjk(ch) for ch in w))
+    cjk = tuple(w for w in words if any(is_cjk(ch) for ch in w))
+    parts = []
+    if latin:
+        # Word edges that work for words ending in a symbol too ("ответ —", "answer ="): not inside a word.
+        parts.append(rf"(?<![^\W\d_])(?:{_alternation(latin)})(?![^\W\d_])")
+    if cjk:
+        parts.append(f"(?:{_alternation(cjk)})")
+    return "(?:" + "|".join(parts) + ")"
