@@ -8,7 +8,14 @@ from verifier_cases_notation import SHORT_LANGUAGE_ANSWERS
 
 from evalkit.verify import Verifier
 from evalkit.verify.extract import extract_answer, is_expression, prose_words
-from evalkit.verify.languages import to_half_width
+from evalkit.verify.languages import (
+    ANSWER_KEYWORDS,
+    ANSWER_LABELS,
+    ANSWER_PHRASES,
+    FINAL_PHRASES,
+    fold_case,
+    to_half_width,
+)
 
 CASES = language_cases()
 # The eleven languages the README names, by their script's or vocabulary's first appearance in the tables.
@@ -108,3 +115,16 @@ def test_languages_mixed_inside_and_after_think():
     assert (found.answer, found.rule) == ("12", "answer-line-in-think")
     # Inside finished reasoning only explicit markers count: a weak phrase there is no answer.
     assert extract_answer("<think>\n所以答案是 12。\n</think>\n\n").answer is None
+
+
+def test_every_answer_phrase_holds_a_keyword():
+    # Extraction skips the phrase search in texts holding no keyword: a phrase without one would never match.
+    for phrase in ANSWER_LABELS + ANSWER_PHRASES + FINAL_PHRASES:
+        assert phrase == fold_case(phrase) and any(keyword in phrase for keyword in ANSWER_KEYWORDS), phrase
+
+
+def test_case_folding_keeps_positions():
+    text = "İSTANBUL Ответ: RÉPONSE ĐÁP ÁN Antwort"
+    assert len(fold_case(text)) == len(text)
+    assert fold_case(text).endswith("ответ: réponse đáp án antwort")
+    assert extract_answer("ОТВЕТ: 12").answer == "12" and extract_answer("THE ANSWER IS 12.").answer == "12"

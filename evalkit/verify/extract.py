@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from evalkit.verify.languages import (
+    ANSWER_KEYWORDS,
     ANSWER_LABELS,
     ANSWER_PHRASES,
     CJK_CLASS,
@@ -30,6 +31,7 @@ from evalkit.verify.languages import (
     FINAL_PHRASES,
     LINKING_CJK,
     LINKING_WORDS,
+    fold_case,
     is_cjk,
     to_half_width,
     vocabulary_pattern,
@@ -220,7 +222,8 @@ _MATH_SPAN = re.compile(
 _NUMBER = re.compile(
     r"[-+]?(?:\d+/\d+|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s?(?:\\?%)?|[-+]?\.\d+"
 )
-_LINK_VERB = re.compile(vocabulary_pattern(LINKING_WORDS) + "|=|(?:" + "|".join(LINKING_CJK) + ")", re.IGNORECASE)
+# The vocabulary patterns match case-folded text (see languages.fold_case), so they need no IGNORECASE.
+_LINK_VERB = re.compile(vocabulary_pattern(LINKING_WORDS) + "|=|(?:" + "|".join(LINKING_CJK) + ")")
 # What models write after their answer that is not part of it. Stripped from the end by string operations
 # (a regex anchored at the end would still be tried at every position of the text).
 _TRAILERS = ("i hope it is correct.", "i hope it is correct", "i hope this is correct.", "\\end{document}", "**")
@@ -248,7 +251,6 @@ def strip_trailer(text: str) -> str:
 
 _STATEMENT_WORD = re.compile(
     vocabulary_pattern(tuple(w for w in CONCLUSION_OPENERS + ANSWER_LABELS if len(w) >= 3 or is_cjk(w[0]))),
-    re.IGNORECASE,
 )
 
 
@@ -269,7 +271,7 @@ def is_expression(text: str) -> bool:
     conclusion ("Therefore 5", "答案12", "Ответ: 12" are statements, read for their value).
     """
     outside_math = _MATH_SPAN.sub(" ", text)
-    if _STATEMENT_WORD.search(outside_math):
+    if _STATEMENT_WORD.search(fold_case(outside_math)):
         return False
     words = prose_words(_TEXT_ARGUMENT.sub(" ", outside_math))
     has_math = len(outside_math) != len(text)
@@ -339,7 +341,8 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
     raw = strip_trailer(raw.replace("**", "")).strip()
     if not raw:
         return None
-    phrase = _FINAL_PHRASE.search(raw) or _ANSWER_PHRASE.search(raw)
+    folded = fold_case(raw)
+    phrase = _FINAL_PHRASE.search(folded) or _ANSWER_PHRASE.search(folded)
     if phrase:
         raw = raw[phrase.end() :].lstrip(" \t:")
     inner = after_phrase or phrase is not None
@@ -366,12 +369,12 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
         return sentence
     # Prose: prefer what follows the last linking verb ("... of $f(x)$ is 19"), else the last value in it.
     outside_math = _MATH_SPAN.sub(lambda m: " " * len(m.group()), sentence)
-    verbs = list(_LINK_VERB.finditer(outside_math))
+    verbs = list(_LINK_VERB.finditer(fold_case(outside_math)))
     if verbs:
         predicate = sentence[verbs[-1].end() :]
         contrast = _last_match(_CONTRAST, _MATH_SPAN.sub(lambda m: " " * len(m.group()), predicate))
-        if contrast is not None and _first_value(predicate[contrast.end() :]) is not None:
-            predicate = predicate[contrast.end() :]  # "... is not 33 but 27": the value after the contrast
+        if contrast is not None and _first_value(predicate[contrast[1] :]) is not None:
+            predicate = predicate[contrast[1] :]  # "... is not 33 but 27": the value after the contrast
         value = _first_value(predicate)
         if value is not None:
             return value
@@ -393,7 +396,7 @@ def _joined_spans(sentence: str) -> str | None:
     return ", ".join(_span_text(span) for span in spans)
 
 
-_CONTRAST = re.compile(vocabulary_pattern(CONTRAST_WORDS + CONTRAST_CJK), re.IGNORECASE)
+_CONTRAST = re.compile(vocabulary_pattern(CONTRAST_WORDS + CONTRAST_CJK))
 _SELF_REFERENCE = re.compile(
     r"(?i)\b(?:solution|answer|result|réponse|solución|respuesta|lösung|antwort|ответ|resposta|risposta|đáp án)s?\b"
     r"|答案|答え|정답|답"
@@ -423,18 +426,32 @@ _FINAL_LABEL = vocabulary_pattern(
     ("final answer", "réponse finale", "respuesta final", "resposta final", "risposta finale", "endgültige antwort")
     + ("окончательный ответ", "đáp án cuối cùng", "最终答案", "最終答案", "最終的な答え", "최종 답", "최종 정답")
 )
-_ANSWER_LINE = re.compile(rf"(?im)^[ \t>*#_-]*{_LABEL}[ \t*_]*(?::|(?=\\\[|\$\$))|{_FINAL_LABEL}[ \t*_]*:")
-_FINAL_PHRASE = re.compile(vocabulary_pattern(FINAL_PHRASES) + r"[ \t]*:?", re.IGNORECASE)
-_ANSWER_PHRASE = re.compile(
-    vocabulary_pattern(ANSWER_PHRASES) + r"[ \t]*:?|" + _LABEL + r"[ \t]*:(?![:=])", re.IGNORECASE
-)
+_ANSWER_LINE = re.compile(rf"(?m)^[ \t>*#_-]*{_LABEL}[ \t*_]*(?::|(?=\\\[|\$\$))|{_FINAL_LABEL}[ \t*_]*:")
+_FINAL_PHRASE = re.compile(vocabulary_pattern(FINAL_PHRASES) + r"[ \t]*:?")
+_ANSWER_PHRASE = re.compile(vocabulary_pattern(ANSWER_PHRASES) + r"[ \t]*:?|" + _LABEL + r"[ \t]*:(?![:=])")
 
 
-def _last_match(pattern: re.Pattern, text: str) -> re.Match | None:
+def _last_match(pattern: re.Pattern, text: str, keywords: tuple[str, ...] = ()) -> tuple[int, int] | None:
+    """(start, end) of the last match in the text's tail window, which the pattern sees case-folded.
+
+    With `keywords` (one of which every match contains), the scan starts shortly before the first of them:
+    most responses hold none, and a large alternation tried at every position is the costliest step here.
+    """
+    offset = max(0, len(text) - TAIL_WINDOW)
+    folded = fold_case(text[offset:])
+    begin = 0
+    if keywords:
+        found = [at for at in (folded.find(k) for k in keywords) if at != -1]
+        if not found:
+            return None
+        # Phrases start at most a few words before their keyword; answer lines at the start of its line.
+        begin = max(0, min(found) - 40)
+        line_start = folded.rfind("\n", max(0, begin - 200), begin)
+        begin = line_start + 1 if line_start != -1 else begin
     last = None
-    for match in pattern.finditer(text, max(0, len(text) - TAIL_WINDOW)):
-        last = match
-    return last
+    for last in pattern.finditer(folded, begin):  # noqa: B007 (the loop finds the last one)
+        pass
+    return (offset + last.start(), offset + last.end()) if last is not None else None
 
 
 def _repair_line(line: str) -> str:
@@ -453,17 +470,18 @@ def _repair_line(line: str) -> str:
 
 
 def answer_line(text: str) -> Extraction | None:
-    match = _last_match(_ANSWER_LINE, text)
-    if match is None:
+    found = _last_match(_ANSWER_LINE, text, ANSWER_KEYWORDS)
+    if found is None:
         return None
-    rest = text[match.end() : match.end() + SENTENCE_WINDOW].lstrip(" \t*_")
+    start, end = found
+    rest = text[end : end + SENTENCE_WINDOW].lstrip(" \t*_")
     display = _MATH_SPAN.match(rest.lstrip())
     if display and rest.lstrip().startswith(("\\[", "$$")):
         value = _span_text(display)
     else:
         line = rest.split("\n", 1)[0]
         value = statement_value(_repair_line(line), True) if line.strip() else statement_value(rest, True)
-    return Extraction(value, "answer-line", match.start()) if value else None
+    return Extraction(value, "answer-line", start) if value else None
 
 
 def _ends_finished(text: str, value: str) -> bool:
@@ -479,19 +497,17 @@ def _ends_finished(text: str, value: str) -> bool:
 
 
 def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool) -> Extraction | None:
-    match = _last_match(pattern, text)
-    if match is None:
+    found = _last_match(pattern, text, ANSWER_KEYWORDS)
+    if found is None:
         return None
-    value = statement_value(text[match.end() : match.end() + SENTENCE_WINDOW].split("\n\n", 1)[0], True)
+    start, end = found
+    value = statement_value(text[end : end + SENTENCE_WINDOW].split("\n\n", 1)[0], True)
     if value and finished and not _ends_finished(text, value):
         return None  # "the answer is 12, but let me check the case n = 2 where" : cut off mid-reasoning
-    return Extraction(value, rule, match.start()) if value else None
+    return Extraction(value, rule, start) if value else None
 
 
-_CONCLUSION = re.compile(
-    r"^[\s*_#>\-]*(?:" + vocabulary_pattern(CONCLUSION_OPENERS) + ")",
-    re.IGNORECASE,
-)
+_CONCLUSION = re.compile(r"^[\s*_#>\-]*(?:" + vocabulary_pattern(CONCLUSION_OPENERS) + ")")
 # Where a new sentence may start: after a full stop and space, after display math, after a CJK stop.
 _SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=\$)|(?<=\\\]))\s+(?=\S)|(?<=[。！？])\s*(?=\S)")
 
@@ -504,7 +520,11 @@ def _last_sentence_start(body: str) -> int:
         before = body[match.start() - 1]
         if before in "。！？" or (before != "$" and not (follower.isdigit() or "a" <= follower <= "z")):
             start = match.end()
-        elif before == "$" and "A" <= follower <= "Z" and _CONCLUSION.match(body[match.end() : match.end() + 80]):
+        elif (
+            before == "$"
+            and "A" <= follower <= "Z"
+            and _CONCLUSION.match(fold_case(body[match.end() : match.end() + 80]))
+        ):
             start = match.end()  # "... $y = 6$ So, the ordered pair is $(7, 6)$": no full stop after math
     return start
 
@@ -517,7 +537,7 @@ def concluding_sentence(text: str) -> Extraction | None:
     body = tail.rstrip(".!。！ ")
     start = _last_sentence_start(body)
     sentence = body[start:].strip()
-    if not _CONCLUSION.match(sentence):
+    if not _CONCLUSION.match(fold_case(sentence)):
         return None
     value = statement_value(sentence)
     return Extraction(value, "concluding-sentence", len(text) - len(tail) + start) if value else None

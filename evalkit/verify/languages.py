@@ -17,6 +17,18 @@ HALF_WIDTH.update({0x3000: ord(" "), 0x3001: ord(","), 0x2212: ord("-"), 0xFE63:
 # DeepSeek's special tokens use U+FF5C; after translation they read `<|end▁of▁sentence|>`.
 
 
+# Case folding one character for one character (str.lower() may lengthen a text: "İ" becomes two characters),
+# so that the vocabulary patterns run without IGNORECASE, which makes Python's regex engine try every
+# alternative at every position (six times slower on a 20 KB window).
+_FOLD = {code: ord(chr(code).lower()) for code in range(0x41, 0x2000) if len(chr(code).lower()) == 1}
+_FOLD = {code: lower for code, lower in _FOLD.items() if lower != code}
+
+
+def fold_case(text: str) -> str:
+    """Lower case for Latin, Greek, Cyrillic and Vietnamese letters; same length as the input."""
+    return text.translate(_FOLD)
+
+
 def to_half_width(text: str) -> str:
     """Full-width digits, letters and punctuation as ASCII; same length as the input."""
     return text.translate(HALF_WIDTH)
@@ -86,6 +98,10 @@ ANSWER_LABELS = (
     "최종 답",
     "최종 정답",
 )
+
+# Every answer label and phrase contains one of these: a text without any of them needs no pattern search.
+ANSWER_KEYWORDS = ("answer", "réponse", "respuesta", "antwort", "ergebnis", "ответ", "resposta", "risposta")
+ANSWER_KEYWORDS += ("đáp", "答", "正解", "답")
 
 # "The final answer is": strong evidence wherever it stands.
 FINAL_PHRASES = (

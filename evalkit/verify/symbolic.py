@@ -19,7 +19,16 @@ from fractions import Fraction
 import sympy
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
-from evalkit.verify.normalize import MIN_ROUNDED_DIGITS, Number, as_rational, canonical, significant_digits, terminates
+from evalkit.verify.normalize import (
+    MIN_ROUNDED_DIGITS,
+    Number,
+    as_rational,
+    canonical,
+    comparable_text,
+    drop_assignment,
+    significant_digits,
+    terminates,
+)
 
 # math-verify warns once per process that its timeouts are off; that is deliberate here.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -65,13 +74,12 @@ def _parsed_gold(gold: str, written_gold: str) -> list[list]:
     cached = _gold_cache.get(key)
     if cached is not None:
         return cached
-    parsed: list[list] = []
-    seen: set[str] = set()
-    for form in dict.fromkeys((symbolic_form(gold), gold)):
-        result = _parse(form) if form else []
-        if result and str(result[0]) not in seen:
-            seen.add(str(result[0]))
-            parsed.append(result)
+    # The canonical form is what the prediction is parsed in too; the gold as written only when that fails.
+    form = symbolic_form(gold)
+    result = _parse(form) if form else []
+    if not result and form != gold:
+        result = _parse(gold)
+    parsed: list[list] = [result] if result else []
     if written_gold.count("\\boxed") > 1:
         # A gold written with several boxes ("\boxed{1} and \boxed{2}") is also read whole: math-verify collects
         # the boxes of one statement into a set.
@@ -183,10 +191,15 @@ def _function_match(gold: list, prediction: list) -> bool:
 def compare(payload: tuple[str, str, str]) -> tuple[bool, str, str | None]:
     """(gold answer, prediction, gold as the dataset wrote it) -> (equal, the rule that decided, error).
 
-    Gold comes first: the comparison is not symmetric. Rules: `math-verify`, `rounded` (a decimal that is the
-    exact gold rounded to the places it states), `complex`, `function`.
+    Gold comes first: the comparison is not symmetric. Rules: `text` (equal canonical text), `math-verify`,
+    `rounded` (a decimal that is the exact gold rounded to the places it states), `complex` (i as the imaginary
+    unit), `function` (`g(t) = ...` against `y = ...`), `positive-variables` (roots and fractional powers).
     """
     gold, prediction, written_gold = payload
+    gold_text = comparable_text(gold)
+    pred_texts = (comparable_text(prediction), comparable_text(drop_assignment(canonical(prediction))))
+    if gold_text and gold_text in pred_texts:
+        return True, "text", None  # the same answer in other notation: nothing to parse
     parsed_gold = _parsed_gold(gold, written_gold)
     if not parsed_gold:
         return False, "math-verify", "gold answer could not be parsed"
