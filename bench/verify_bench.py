@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     parser.add_argument(
-        "--evalkit-only", action="store_true", help="skip the (slow) math-verify loop, e.g. to compare two evalkit trees"
+        "--evalkit-only", action="store_true", help="skip the slow math-verify loop (to compare two evalkit trees)"
     )
     args = parser.parse_args()
 
