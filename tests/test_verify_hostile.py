@@ -67,16 +67,26 @@ HOSTILE: dict[str, tuple[str, str, str | None, bool | None]] = {
 VOCABULARY = ANSWER_LABELS + ANSWER_PHRASES + FINAL_PHRASES + CONCLUSION_OPENERS
 
 
+def seconds(work) -> float:
+    """The faster of two runs: a pause of the shared machine is not the pattern's cost."""
+    timings = []
+    for _ in range(2):
+        start = time.perf_counter()
+        work()
+        timings.append(time.perf_counter() - start)
+        if timings[-1] < BOUND_S:
+            break
+    return min(timings)
+
+
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_input_is_decided_in_linear_time(name):
     response, gold, extracted, correct = HOSTILE[name]
     for rules in RULE_SETS:
         for truncated in (False, True):
-            start = time.perf_counter()
-            outcome = first_pass(rules, response, gold, truncated)
-            elapsed = time.perf_counter() - start
+            elapsed = seconds(lambda: first_pass(rules, response, gold, truncated))  # noqa: B023
             assert elapsed < BOUND_S, f"{name} under {rules} took {elapsed:.2f}s"
-            assert isinstance(outcome, (Verdict, Pending))
+            assert isinstance(first_pass(rules, response, gold, truncated), (Verdict, Pending))
     outcome = first_pass("math", response, gold, False)
     if extracted is not None:
         assert outcome.extracted == extracted, outcome.extracted[:100] if outcome.extracted else outcome
@@ -87,11 +97,8 @@ def test_hostile_input_is_decided_in_linear_time(name):
 @pytest.mark.parametrize("word", VOCABULARY)
 def test_every_vocabulary_word_repeated_is_linear(word):
     for text in ((word + " ") * (20_000 // (len(word) + 1)), word * (20_000 // len(word)), (word + "12 ") * 2_000):
-        start = time.perf_counter()
-        first_pass("math", text, "12", False)
-        canonical(text)
-        vote_key(text)
-        assert time.perf_counter() - start < BOUND_S, word
+        elapsed = seconds(lambda: (first_pass("math", text, "12", False), canonical(text), vote_key(text)))  # noqa: B023
+        assert elapsed < BOUND_S, word
 
 
 def test_normalization_of_hostile_answers_is_linear():
@@ -102,10 +109,8 @@ def test_normalization_of_hostile_answers_is_linear():
         "\\frac{" * 20_000,
         "12 " + "cm " * 30_000,
     ):
-        start = time.perf_counter()
-        canonical(answer)
-        vote_key(answer)
-        assert time.perf_counter() - start < BOUND_S, answer[:40]
+        elapsed = seconds(lambda: (canonical(answer), vote_key(answer)))  # noqa: B023
+        assert elapsed < BOUND_S, answer[:40]
 
 
 TOKENS = [
@@ -122,11 +127,10 @@ TOKENS = [
 )
 def test_fuzz_repetition_heavy_inputs_stay_linear(parts, gold):
     response = "".join(token * count for token, count in parts)
-    start = time.perf_counter()
     for rules in RULE_SETS:
-        outcome = first_pass(rules, response, gold, False)
-        assert isinstance(outcome, (Verdict, Pending))
-    assert time.perf_counter() - start < 3 * BOUND_S, [(token, count) for token, count in parts]
+        assert isinstance(first_pass(rules, response, gold, False), (Verdict, Pending))
+    elapsed = seconds(lambda: [first_pass(rules, response, gold, False) for rules in RULE_SETS])
+    assert elapsed < 3 * BOUND_S, [(token, count) for token, count in parts]
 
 
 def test_score_with_a_short_verify_timeout_finishes_on_the_pathological_line(tmp_path, data_env):

@@ -330,10 +330,62 @@ LANGUAGES: tuple[Language, ...] = (
 # fmt: on
 
 
+# More ways each language states its result, after the same reasoning; `{v}` is that problem's answer. The
+# gold and the extracted answer are the language's first correct ending's.
+# fmt: off
+PHRASINGS: dict[str, tuple[str, ...]] = {
+    "chinese": (
+        "最后答案为 {v}", "答案为：{v}", "结果是 {v}。", "因此，所求的值为 ${v}$。", "故所求为{v}。", "答案应为 $\\boxed{{{v}}}$",
+        "综上，满足条件的乘积为 {v}。", "即答案为{v}。", "【答案】{v}", "答案: {v}", "所以最终结果为{v}。", "因此 $ab$ 等于 {v}。",
+        "**最终答案**\n\n{v}", "因此，答案是 ${v}$ 。",
+    ),
+    "japanese": (
+        "答えは ${v}$ です。", "よって、求める値は ${v}$ である。", "以上より、答えは${v}$。", "答：${v}$",
+        "よって、答えは $\\boxed{{{v}}}$ です。", "したがって、求める確率は ${v}$ です。",
+    ),
+    "korean": (
+        "따라서 답은 ${v}$입니다.", "그러므로 구하는 값은 ${v}$이다.", "결론적으로 ${v}$가 답입니다.", "따라서 최종 답은 ${v}$입니다.",
+    ),
+    "french": (
+        "La réponse est donc {v}.", "On obtient donc {v}.", "Le résultat est {v}.", "Réponse finale : {v}", "D'où le résultat : {v}.",
+        "Finalement, on trouve {v}.", "Conclusion : {v}",
+    ),
+    "spanish": (
+        "La respuesta es {v}.", "Por lo tanto, el resultado es {v}.", "Así que la respuesta final es {v}.", "Respuesta final: {v}",
+        "En conclusión, obtenemos {v}.", "Resultado: {v}",
+    ),
+    "german": (
+        "Die Lösung ist {v}.", "Das Ergebnis ist {v}.", "Also ergibt sich {v}.", "Die Antwort lautet: {v}", "Ergebnis: {v}",
+        "Damit erhalten wir {v}.",
+    ),
+    "russian": (
+        "Ответ: {v}.", "Таким образом, ответ {v}.", "Значит, искомое число равно {v}.", "Получаем {v}.", "Окончательный ответ: {v}",
+        "Ответ: $\\boxed{{{v}}}$", "Следовательно, искомое значение равно ${v}$.",
+    ),
+    "portuguese": (
+        "A resposta é {v}.", "Logo, o resultado é {v}.", "Resposta final: {v}", "Assim, obtemos {v}.", "Então a resposta é {v}.",
+    ),
+    "italian": (
+        "La risposta è {v}.", "Quindi il risultato è {v}.", "Risposta finale: {v}", "Dunque la soluzione è {v}.", "Quindi otteniamo {v}.",
+    ),
+    "vietnamese": (
+        "Vậy kết quả là {v}.", "Vậy đáp số là {v}.", "Kết luận: {v}", "Vậy có {v} nghiệm.", "Vậy giá trị cần tìm là {v}.",
+        "Kết quả: {v}",
+    ),
+}
+# fmt: on
+
+
 def language_cases() -> list[tuple[str, str, bool, str | None, str]]:
     """Every ending of every language after its reasoning: (response, gold, expected, extracted, language)."""
     cases = []
     for language in LANGUAGES:
+        phrasings = PHRASINGS.get(language.name, ())
+        if phrasings:
+            gold, value = next((g, x) for _, g, expected, x in language.endings if expected and x is not None)
+        for phrasing in phrasings:
+            response = "\n\n".join(language.reasoning) + "\n\n" + phrasing.format(v=value)
+            cases.append((response, gold, True, value, language.name))
         for i, (ending, gold, expected, extracted) in enumerate(language.endings):
             # Vary how much of the reasoning comes before the ending, so not every case is the same text.
             paragraphs = language.reasoning[: max(2, len(language.reasoning) - i % 2)]

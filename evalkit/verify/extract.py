@@ -31,6 +31,7 @@ from evalkit.verify.languages import (
     FINAL_PHRASES,
     LINKING_CJK,
     LINKING_WORDS,
+    RESULT_LABELS,
     fold_case,
     is_cjk,
     to_half_width,
@@ -426,9 +427,19 @@ _FINAL_LABEL = vocabulary_pattern(
     ("final answer", "réponse finale", "respuesta final", "resposta final", "risposta finale", "endgültige antwort")
     + ("окончательный ответ", "đáp án cuối cùng", "最终答案", "最終答案", "最終的な答え", "최종 답", "최종 정답")
 )
-_ANSWER_LINE = re.compile(rf"(?m)^[ \t>*#_-]*{_LABEL}[ \t*_]*(?::|(?=\\\[|\$\$))|{_FINAL_LABEL}[ \t*_]*:")
+# `Answer: 42`, `**Answer:** 42`, `答案：42`, `Answer \[ 9 \]`, or a label alone on its line (`**最终答案**`) with the
+# value on the next one; at a line start, or `Final Answer:` anywhere.
+_ANSWER_LINE = re.compile(
+    rf"(?m)^[ \t>*#_-]*{_LABEL}[ \t*_]*(?::|(?<=】)|(?=\\\[|\$\$)|(?=\n))|{_FINAL_LABEL}[ \t*_]*:"
+)
 _FINAL_PHRASE = re.compile(vocabulary_pattern(FINAL_PHRASES) + r"[ \t]*:?")
-_ANSWER_PHRASE = re.compile(vocabulary_pattern(ANSWER_PHRASES) + r"[ \t]*:?|" + _LABEL + r"[ \t]*:(?![:=])")
+# Weak: "the answer is", and a label or a result label followed by a colon anywhere in a line.
+_ANSWER_PHRASE = re.compile(
+    vocabulary_pattern(ANSWER_PHRASES)
+    + r"[ \t]*:?|"
+    + vocabulary_pattern(ANSWER_LABELS + RESULT_LABELS)
+    + r"[ \t*_]*:(?![:=])"
+)
 
 
 def _last_match(pattern: re.Pattern, text: str, keywords: tuple[str, ...] = ()) -> tuple[int, int] | None:
@@ -480,7 +491,12 @@ def answer_line(text: str) -> Extraction | None:
         value = _span_text(display)
     else:
         line = rest.split("\n", 1)[0]
-        value = statement_value(_repair_line(line), True) if line.strip() else statement_value(rest, True)
+        if line.strip():
+            value = statement_value(_repair_line(line), True)
+        else:
+            # A label alone on its line: the next line is the answer only if it is one (not more reasoning).
+            following = rest.strip().split("\n", 1)[0].strip(" *_")
+            value = statement_value(following, True) if following and is_expression(following) else None
     return Extraction(value, "answer-line", start) if value else None
 
 

@@ -97,11 +97,34 @@ ANSWER_LABELS = (
     "답",
     "최종 답",
     "최종 정답",
+    "【答案】",
+    "【答】",
+)
+# "Result: 12": weaker than an answer label (a step of the reasoning may be labelled so too).
+RESULT_LABELS = (
+    "result",
+    "final result",
+    "résultat",
+    "conclusion",
+    "resultado",
+    "ergebnis",
+    "результат",
+    "итог",
+    "risultato",
+    "kết quả",
+    "kết luận",
+    "结果",
+    "结论",
+    "結果",
+    "結論",
+    "결과",
+    "결론",
 )
 
 # Every answer label and phrase contains one of these: a text without any of them needs no pattern search.
 ANSWER_KEYWORDS = ("answer", "réponse", "respuesta", "antwort", "ergebnis", "ответ", "resposta", "risposta")
-ANSWER_KEYWORDS += ("đáp", "答", "正解", "답")
+ANSWER_KEYWORDS += ("đáp", "答", "正解", "답", "result", "résultat", "conclusion", "ergebnis", "результат", "итог")
+ANSWER_KEYWORDS += ("risultato", "kết", "结果", "结论", "結果", "結論", "결과", "결론")
 
 # "The final answer is": strong evidence wherever it stands.
 FINAL_PHRASES = (
@@ -185,7 +208,37 @@ CONCLUSION_OPENERS = (
     "the solution",
     "this gives",
     "we get",
+    "we obtain",
     "we conclude",
+    "on obtient",
+    "on trouve",
+    "nous obtenons",
+    "le résultat",
+    "la solution",
+    "obtenemos",
+    "el resultado",
+    "la solución",
+    "wir erhalten",
+    "das ergebnis",
+    "die lösung",
+    "es ergibt sich",
+    "получаем",
+    "получим",
+    "результат",
+    "obtemos",
+    "o resultado",
+    "a solução",
+    "otteniamo",
+    "il risultato",
+    "la soluzione",
+    "ta được",
+    "kết quả",
+    "kết luận",
+    "结果",
+    "结论",
+    "所求",
+    "我们得到",
+    "結果",
     "donc",
     "ainsi",
     "alors",

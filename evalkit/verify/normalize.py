@@ -40,6 +40,9 @@ def _braced_arguments(match: re.Match) -> str:
     return f"\\frac{{{match.group(1)}}}{{{match.group(2)}}}"
 
 
+_ANNOTATED_NUMBER = re.compile(
+    r"^([-+]?\d[\d,]*(?:\.\d+)?)\s*\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*[^\W\d_][^{}\d]{0,60}\}$"
+)
 _DEGREE = re.compile(r"\^\s*\{?\\circ\}?|°|\\degree")
 
 
@@ -160,6 +163,9 @@ def canonical(answer: str) -> str:
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\cfrac", "\\frac")
     text = _BARE_ARGUMENTS.sub(_braced_arguments, text)
     text = text.replace("\\!", "")
+    annotated = _ANNOTATED_NUMBER.match(text)
+    if annotated:
+        text = annotated.group(1)  # `17 \text{ apples}`: a number and words about it
     for _ in range(3):
         new = _TEXT_WRAPPER.sub(r"\1", text)
         if new == text:
@@ -397,12 +403,16 @@ def vote_key(answer: str) -> str:
     return comparable_text(text)
 
 
-_CHOICE = re.compile(r"^\(?([A-E])\)?(?:[.:]?$|[.:)]?\s+(?P<label>\S.*)$)")
+_CHOICE = re.compile(r"^(?P<open>\()?([A-E])(?P<mark>\)|[.:)])?(?:$|\s+(?P<label>\S.*)$)")
 
 
 def choice_letter(text: str, allow_label: bool = False) -> str | None:
-    """The option letter of a multiple-choice answer: `C`, `(C)`, `C.`; with allow_label also `(D) Alina`."""
+    """The option letter of a multiple-choice answer: `C`, `(C)`, `C.`; with allow_label also `(D) Alina`.
+
+    Without allow_label a label is still read after a marked letter (`C. x = 42`, `(C) 42`), never after a bare
+    one: `A function` is a sentence, not option A.
+    """
     match = _CHOICE.match(text.strip())
-    if not match or (match.group("label") and not allow_label):
+    if not match or (match.group("label") and not allow_label and not (match.group("open") or match.group("mark"))):
         return None
-    return match.group(1)
+    return match.group(2)
