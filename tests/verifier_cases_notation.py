@@ -178,6 +178,11 @@ NO_FALSE_POSITIVES: list[tuple[str, str, bool, object]] = [
     ("La respuesta no es 12 sino 15.", "12", F, "15"),
     ("Die Antwort ist nicht 12, sondern 15.", "12", F, "15"),
     ("Let me compute: 12 apples plus 3 more", "15", F, None),
+    ("Result: 45. Then the area of the triangle is half the base times the height.", "45", F, None),
+    ("I think the answer is 5. But wait, let me reconsider the second case: the count misses two, so 7.", "5", F, None),
+    ("所以答案是 5。等等，我重新算一下：应该是 7 种。", "5", F, None),
+    ("La réponse est 5. Attendez, il y a une erreur dans le deuxième cas.", "5", F, None),
+    ("So the answer is 5.\n\nTo verify: 5 times 3 is 15, which matches the total.", "5", T, "5"),
 ]
 
 # Short answers concluded in the eleven languages (and full-width forms).

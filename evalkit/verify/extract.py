@@ -31,6 +31,8 @@ from evalkit.verify.languages import (
     FINAL_PHRASES,
     LINKING_CJK,
     LINKING_WORDS,
+    RECONSIDER_CJK,
+    RECONSIDER_WORDS,
     RESULT_LABELS,
     fold_case,
     is_cjk,
@@ -397,6 +399,7 @@ def _joined_spans(sentence: str) -> str | None:
     return ", ".join(_span_text(span) for span in spans)
 
 
+_RECONSIDER = re.compile(vocabulary_pattern(RECONSIDER_WORDS + RECONSIDER_CJK))
 _CONTRAST = re.compile(vocabulary_pattern(CONTRAST_WORDS + CONTRAST_CJK))
 _SELF_REFERENCE = re.compile(
     r"(?i)\b(?:solution|answer|result|réponse|solución|respuesta|lösung|antwort|ответ|resposta|risposta|đáp án)s?\b"
@@ -433,13 +436,10 @@ _ANSWER_LINE = re.compile(
     rf"(?m)^[ \t>*#_-]*{_LABEL}[ \t*_]*(?::|(?<=】)|(?=\\\[|\$\$)|(?=\n))|{_FINAL_LABEL}[ \t*_]*:"
 )
 _FINAL_PHRASE = re.compile(vocabulary_pattern(FINAL_PHRASES) + r"[ \t]*:?")
-# Weak: "the answer is", and a label or a result label followed by a colon anywhere in a line.
-_ANSWER_PHRASE = re.compile(
-    vocabulary_pattern(ANSWER_PHRASES)
-    + r"[ \t]*:?|"
-    + vocabulary_pattern(ANSWER_LABELS + RESULT_LABELS)
-    + r"[ \t*_]*:(?![:=])"
-)
+# Weak: "the answer is", and an answer label followed by a colon anywhere in a line.
+_ANSWER_PHRASE = re.compile(vocabulary_pattern(ANSWER_PHRASES) + r"[ \t]*:?|" + _LABEL + r"[ \t*_]*:(?![:=])")
+# Weakest: "Result: 12", "Kết quả: 12", only as the very last thing in the response.
+_RESULT_LINE = re.compile(vocabulary_pattern(RESULT_LABELS) + r"[ \t*_]*:(?![:=])")
 
 
 def _last_match(pattern: re.Pattern, text: str, keywords: tuple[str, ...] = ()) -> tuple[int, int] | None:
@@ -512,14 +512,20 @@ def _ends_finished(text: str, value: str) -> bool:
     return cut != -1 and prose_words(tail[cut + len(value[-20:]) :]) <= 1
 
 
-def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool) -> Extraction | None:
+def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool, last: bool = False) -> Extraction | None:
     found = _last_match(pattern, text, ANSWER_KEYWORDS)
     if found is None:
         return None
     start, end = found
     value = statement_value(text[end : end + SENTENCE_WINDOW].split("\n\n", 1)[0], True)
-    if value and finished and not _ends_finished(text, value):
-        return None  # "the answer is 12, but let me check the case n = 2 where" : cut off mid-reasoning
+    if value and last and prose_words(text[end:]) > 2:
+        return None  # "Result: 45. Then the area is ...": a step, not the conclusion
+    if value and finished:
+        if not _ends_finished(text, value):
+            return None  # "the answer is 12, but let me check the case n = 2 where": cut off mid-reasoning
+        after = text[end:]
+        if len(after) > SENTENCE_WINDOW or _RECONSIDER.search(fold_case(after)):
+            return None  # "the answer is 5. Wait, ...": reasoning went on past it
     return Extraction(value, rule, start) if value else None
 
 
@@ -572,8 +578,11 @@ def short_response(text: str) -> Extraction | None:
     labelled = _SHORT_LABEL.match(stripped)
     if labelled and "\n" not in stripped:
         # "Résultat : 2,74 $", "Total: 45 €": a short label, a colon, the value.
-        value = statement_value(stripped[labelled.end() :], True)
-        return Extraction(value, "short-statement", 0) if value and _ends_finished(stripped, value) else None
+        rest = stripped[labelled.end() :]
+        value = statement_value(rest, True)
+        if value is None or prose_words(rest) > 2 or not _ends_finished(stripped, value):
+            return None  # "Result: 45. Then the area is ...": more reasoning follows the value
+        return Extraction(value, "short-statement", 0)
     if is_expression(stripped) and stripped.count("\n") <= 2:
         bare = stripped.rstrip(".。").strip()
         whole_span = _MATH_SPAN.fullmatch(bare)
@@ -603,10 +612,11 @@ def find_answer(text: str, allow_weak: bool = True) -> Extraction | None:
         return max(found, key=lambda c: c.position)
     if allow_weak:
         weak = [
-            c
-            for c in (_phrase(_ANSWER_PHRASE, text, "answer-phrase", True), concluding_sentence(text))
-            if c is not None
+            _phrase(_ANSWER_PHRASE, text, "answer-phrase", True),
+            _phrase(_RESULT_LINE, text, "answer-phrase", True, last=True),
+            concluding_sentence(text),
         ]
+        weak = [c for c in weak if c is not None]
         # A box left empty or cut off after the weak evidence is the last word: no answer.
         weak = [c for c in weak if not candidates or c.position > candidates[0].position]
         if weak:

@@ -331,6 +331,15 @@ CONCLUSION_OPENERS = (
     "답은",
 )
 
+# Words of a response taking its answer back ("the answer is 5. Wait, ..."): after a weak "the answer is", any of
+# these means the reasoning went on, so that answer is not the conclusion.
+RECONSIDER_WORDS = (
+    "wait", "hmm", "actually", "mistake", "wrong", "incorrect", "oops", "reconsider", "re-examine", "recalculate",
+    "attendez", "attends", "erreur", "espera", "warte", "fehler", "подожди", "ошибка", "неверно", "espere", "erro",
+    "aspetta", "errore", "khoan", "sai rồi",
+)  # fmt: skip
+RECONSIDER_CJK = ("等等", "不对", "错了", "重新", "待って", "間違", "잠깐", "틀렸")
+
 # Verbs and particles that link a subject to its value ("the area IS 12", "面积是 12", "面積は 12 です").
 LINKING_WORDS = (
     "is",
