@@ -171,3 +171,24 @@ def test_canonical_keeps_matrix_line_breaks_and_reads_latex_thousands():
     assert canonical("11,\\! 111,\\! 111,\\! 100") == "11111111100"
     assert canonical("12 \\text{ and } 13") == "12, 13"
     assert canonical("\\text{Alice and Bob}") == "Alice and Bob"
+
+
+def test_a_gold_is_parsed_once_per_worker(monkeypatch):
+    """A run checks each gold n times: the worker parses it once and reuses it."""
+    from evalkit.verify import symbolic
+
+    parsed: list[str] = []
+    original = symbolic._parse
+
+    def counting_parse(answer: str) -> list:
+        parsed.append(answer)
+        return original(answer)
+
+    monkeypatch.setattr(symbolic, "_parse", counting_parse)
+    symbolic.clear_cache()
+    gold = "\\frac{\\sqrt{3}}{2}"
+    predictions = ["\\sqrt{3}/2", "\\frac{3}{2\\sqrt{3}}", "\\frac{\\sqrt{2}}{2}", "0.866"]
+    verdicts = [symbolic.compare((gold, prediction, gold)) for prediction in predictions]
+    assert [v[0] for v in verdicts] == [True, True, False, True]
+    assert parsed.count(symbolic.symbolic_form(gold)) == 1
+    assert len(parsed) == 1 + len(predictions)  # the gold once, each prediction once

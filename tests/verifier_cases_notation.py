@@ -81,6 +81,11 @@ MIXED_AND_SCIENTIFIC: list[tuple[str, str, bool, object]] = [
     ("\\boxed{6.02 \\times 10^{23}}", "6.02 \\times 10^{23}", T, "6.02 \\times 10^{23}"),
     ("\\boxed{6.02 \\times 10^{23}}", "6.02 \\times 10^{22}", F, "6.02 \\times 10^{23}"),
     ("\\boxed{10^{-3}}", "0.001", T, "10^{-3}"),
+    ("\\boxed{2.5e1}", "25", T, "2.5e1"),
+    ("\\boxed{17 \\text{ apples}}", "17", T, "17 \\text{ apples}"),
+    ("\\boxed{C. x = 42}", "C", T, "C. x = 42"),
+    ("\\boxed{(C) 42}", "C", T, "(C) 42"),
+    ("\\boxed{A function of x}", "A", F, "A function of x"),
 ]
 
 COMPLEX_NUMBERS: list[tuple[str, str, bool, object]] = [
@@ -150,6 +155,7 @@ STRUCTURE: list[tuple[str, str, bool, object]] = [
     ("**Final Answer**\n\\boxed{12}<|im_start|>user\nNext problem: compute 3 + 4.\n<|im_start|>assistant\n\\boxed{7}",
      "12", T, "12"),
     ("Therefore the answer is 12.\n<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWhy 7?", "12", T, "12"),
+    ("Therefore the answer is 12.</s><s>[INST] And now the answer is 7. [/INST]", "12", T, "12"),
     ("The final answer is $\\frac{1}{2}$. I hope it is correct.<|im_start|>user", "0.5", T, "\\frac{1}{2}"),
     # answer lines written carelessly
     ("Let me add them up.\nAnswer: $12", "12", T, "12"),
@@ -188,6 +194,8 @@ NO_FALSE_POSITIVES: list[tuple[str, str, bool, object]] = [
 # Short answers concluded in the eleven languages (and full-width forms).
 SHORT_LANGUAGE_ANSWERS: list[tuple[str, str, bool, object]] = [
     ("答案：１２", "12", T, "12"),
+    ("綜上所述，答案為 12。", "12", T, "12"),
+    ("因此，最終答案是 $\\frac{1}{2}$。", "0.5", T, "\\frac{1}{2}"),
     ("答案是 12。", "12", T, "12"),
     ("所以答案是 $\\frac{1}{2}$。", "\\frac{1}{2}", T, "\\frac{1}{2}"),
     ("答：共有 12 种方法。", "12", T, "12"),

@@ -267,6 +267,10 @@ def prose_words(text: str) -> float:
     return words + sum(1 for ch in text if is_cjk(ch)) / 2
 
 
+def _words_outside_math(text: str) -> float:
+    return prose_words(_TEXT_ARGUMENT.sub(" ", _MATH_SPAN.sub(" ", text[:SENTENCE_WINDOW])))
+
+
 def is_expression(text: str) -> bool:
     """Not prose: `42`, `x = 3`, `(1, 2)`, `\\text{Evelyn}`, `12 cm`, `12个`; not `We find that $x < 3$`.
 
@@ -518,7 +522,7 @@ def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool, last: boo
         return None
     start, end = found
     value = statement_value(text[end : end + SENTENCE_WINDOW].split("\n\n", 1)[0], True)
-    if value and last and prose_words(text[end:]) > 2:
+    if value and last and _words_outside_math(text[end:]) > 2:
         return None  # "Result: 45. Then the area is ...": a step, not the conclusion
     if value and finished:
         if not _ends_finished(text, value):
@@ -580,7 +584,7 @@ def short_response(text: str) -> Extraction | None:
         # "Résultat : 2,74 $", "Total: 45 €": a short label, a colon, the value.
         rest = stripped[labelled.end() :]
         value = statement_value(rest, True)
-        if value is None or prose_words(rest) > 2 or not _ends_finished(stripped, value):
+        if value is None or _words_outside_math(rest) > 2 or not _ends_finished(stripped, value):
             return None  # "Result: 45. Then the area is ...": more reasoning follows the value
         return Extraction(value, "short-statement", 0)
     if is_expression(stripped) and stripped.count("\n") <= 2:
