@@ -90,7 +90,16 @@ def run_side(side: str, pairs: list[tuple[str, str, str]], repeat: int) -> dict:
         symbolic.clear_cache()
         passes.append(timed(check, pairs))
     warm = min(passes[1:] or passes, key=lambda p: sum(p[1]))
-    return {"verdicts": passes[0][0], "cold": passes[0][1], "warm": warm[1]}
+    # The per-check cost alone: pairs that need a parser, every gold already parsed on both sides.
+    parser_pairs = [pair for pair in pairs if pair[0] in ("rewritten", "wrong")]
+    if side == "evalkit":
+        for _, gold, _ in parser_pairs:
+            symbolic._parsed_gold(gold, gold)
+        _, per_check = timed(check, parser_pairs)
+    else:
+        golds = {gold: parse(f"${gold}$") for _, gold, _ in parser_pairs}
+        _, per_check = timed(lambda gold, pred: bool(verify(golds[gold], parse(f"${pred}$"))), parser_pairs)
+    return {"verdicts": passes[0][0], "cold": passes[0][1], "warm": warm[1], "per_check": per_check}
 
 
 def main() -> None:
@@ -124,6 +133,11 @@ def main() -> None:
             ours_ms = 1000 * sum(ours[phase][i] for i in at) / len(at)
             theirs_ms = 1000 * sum(theirs[phase][i] for i in at) / len(at)
             print(f"    {form:<10} {len(at):5d} pairs: evalkit {ours_ms:6.2f}, math-verify {theirs_ms:6.2f} ms/pair")
+    ours_s, theirs_s = sum(ours["per_check"]), sum(theirs["per_check"])
+    count = len(ours["per_check"])
+    print(f"per check, golds parsed beforehand on both sides ({count} rewritten and wrong pairs):")
+    print(f"  evalkit {1000 * ours_s / count:6.2f}, math-verify {1000 * theirs_s / count:6.2f} ms/pair")
+    print(f"  ratio (evalkit / math-verify): {ours_s / theirs_s:6.2f}")
     print(f"equal verdicts: evalkit {sum(ours['verdicts'])}, math-verify {sum(theirs['verdicts'])} of {len(pairs)}")
     differ = [(g, p, o, t) for (_, g, p), o, t in zip(pairs, ours["verdicts"], theirs["verdicts"]) if o != t]
     print(f"verdicts differ on {len(differ)} pairs:")
