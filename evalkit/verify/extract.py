@@ -25,6 +25,9 @@ from evalkit.verify.languages import (
     ANSWER_PHRASES,
     CJK_CLASS,
     CJK_SENTENCE_END,
+    CJK_UNITS,
+    CONCLUSION_INSIDE,
+    CONCLUSION_INSIDE_CJK,
     CONCLUSION_OPENERS,
     CONTRAST_CJK,
     CONTRAST_WORDS,
@@ -34,6 +37,7 @@ from evalkit.verify.languages import (
     RECONSIDER_CJK,
     RECONSIDER_WORDS,
     RESULT_LABELS,
+    UNIT_WORDS,
     fold_case,
     is_cjk,
     to_half_width,
@@ -377,6 +381,9 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
     # Prose: prefer what follows the last linking verb ("... of $f(x)$ is 19"), else the last value in it.
     outside_math = _MATH_SPAN.sub(lambda m: " " * len(m.group()), sentence)
     verbs = list(_LINK_VERB.finditer(fold_case(outside_math)))
+    if verbs and not sentence[verbs[-1].end() :].strip(" .,;:!?。！"):
+        # The verb ends the sentence (Hindi, "...अब 67 कमीजें हैं"): the value stands before it.
+        return _last_value(sentence[: verbs[-1].start()])
     if verbs:
         predicate = sentence[verbs[-1].end() :]
         contrast = _last_match(_CONTRAST, _MATH_SPAN.sub(lambda m: " " * len(m.group()), predicate))
@@ -388,7 +395,12 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
         # "$x \geq 5$ is the solution": the subject is the answer. "$m+n$ is undefined": no answer.
         if not _SELF_REFERENCE.search(predicate):
             return None
-    return _last_value(sentence)
+    contrast = _last_match(_CONTRAST, outside_math)
+    if contrast is not None and _first_value(sentence[contrast[1] :]) is not None:
+        return _first_value(sentence[contrast[1] :])  # "not 12 but 15"
+    # After a label the value comes first ("Réponse : Janeth aura encore 220 $ d'ici 12 mois"); in a concluding
+    # sentence without a verb, last ("Donc, il a déjà 79 g de cire").
+    return _first_value(sentence) if inner else _last_value(sentence)
 
 
 def _joined_spans(sentence: str) -> str | None:
@@ -411,11 +423,25 @@ _SELF_REFERENCE = re.compile(
 )
 
 
+# A value written in LaTeX without math delimiters: "每份应该是 (\frac{2}{5}) 吨", "the area is 9\pi cm^2".
+_BARE_LATEX = re.compile(
+    r"-?\(?\s{0,3}-?\d{0,6}\s{0,3}\\(?:[dt]?frac\s{0,3}\{[^{}]{1,60}\}\s{0,3}\{[^{}]{1,60}\}"
+    r"|sqrt\s{0,3}(?:\[[^\]]{1,10}\])?\s{0,3}\{[^{}]{1,60}\}|pi\b)(?:\s{0,3}\))?"
+)
+
+
 def _first_value(text: str) -> str | None:
     span = _MATH_SPAN.search(text)
     number = _NUMBER.search(text)
-    if span and (number is None or span.start() <= number.start()):
+    latex = _BARE_LATEX.search(text[:SENTENCE_WINDOW]) if "\\" in text else None
+    starts = [m.start() for m in (span, number, latex) if m is not None]
+    if not starts:
+        return None
+    first = min(starts)
+    if span is not None and span.start() == first:
         return _span_text(span) or None
+    if latex is not None and latex.start() == first:
+        return latex.group().strip()
     return number.group().strip() if number else None
 
 
@@ -423,8 +449,12 @@ def _last_value(text: str) -> str | None:
     spans = list(_MATH_SPAN.finditer(text))
     if spans:
         return _span_text(spans[-1]) or None
-    numbers = _NUMBER.findall(text)
-    return numbers[-1].strip() if numbers else None
+    numbers = list(_NUMBER.finditer(text))
+    latex = list(_BARE_LATEX.finditer(text[-SENTENCE_WINDOW:])) if "\\" in text else []
+    offset = max(0, len(text) - SENTENCE_WINDOW)
+    if latex and (not numbers or numbers[-1].start() < offset + latex[-1].end()):
+        return latex[-1].group().strip()  # "分到 (\frac{2}{5}) 吨": the fraction, not its denominator
+    return numbers[-1].group().strip() if numbers else None
 
 
 # `Answer: 42`, `**Answer:** 42`, `Final Answer: ...`, `答案：42`, `Ответ: 42`, `Answer \[ 9 \]`; at a line
@@ -513,7 +543,14 @@ def _ends_finished(text: str, value: str) -> bool:
         return True
     # "The answer is 12", "答案是12个", "the answer is 12 cm": the value (and its unit) is the last thing.
     cut = tail.rfind(value[-20:]) if value else -1
-    return cut != -1 and prose_words(tail[cut + len(value[-20:]) :]) <= 1
+    if cut == -1:
+        return False
+    after = tail[cut + len(value[-20:]) :]
+    # A unit may follow ("4000平方米", "12 square units"); a new clause may not ("12，然后我们", "12で次に").
+    if any(mark in after for mark in ",;，；、"):
+        return False
+    words = after.strip(" .!。！").split()
+    return prose_words(after) <= 1 or all(w.lower() in UNIT_WORDS or w in CJK_UNITS for w in words)
 
 
 def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool, last: bool = False) -> Extraction | None:
@@ -522,8 +559,10 @@ def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool, last: boo
         return None
     start, end = found
     value = statement_value(text[end : end + SENTENCE_WINDOW].split("\n\n", 1)[0], True)
-    if value and last and _words_outside_math(text[end:]) > 2:
-        return None  # "Result: 45. Then the area is ...": a step, not the conclusion
+    if value and last:
+        after = text[end : end + SENTENCE_WINDOW]
+        if len(text) - end > SENTENCE_WINDOW or _words_outside_math(after[_sentence_end(after) + 1 :]) > 2:
+            return None  # "Result: 45. Then the area is ...": a step, not the conclusion
     if value and finished:
         if not _ends_finished(text, value):
             return None  # "the answer is 12, but let me check the case n = 2 where": cut off mid-reasoning
@@ -534,8 +573,10 @@ def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool, last: boo
 
 
 _CONCLUSION = re.compile(r"^[\s*_#>\-]*(?:" + vocabulary_pattern(CONCLUSION_OPENERS) + ")")
+# "The final cost is therefore 70.", "所以一共有 13 只。": a conclusion word inside the last sentence.
+_CONCLUSION_INSIDE = re.compile(vocabulary_pattern(CONCLUSION_INSIDE + CONCLUSION_INSIDE_CJK))
 # Where a new sentence may start: after a full stop and space, after display math, after a CJK stop.
-_SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=\$)|(?<=\\\]))\s+(?=\S)|(?<=[。！？])\s*(?=\S)")
+_SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=\$)|(?<=\\\]))\s+(?=\S)|(?<=[。！？।])\s*(?=\S)")
 
 
 def _last_sentence_start(body: str) -> int:
@@ -544,7 +585,7 @@ def _last_sentence_start(body: str) -> int:
         follower = body[match.end()]
         # "e.g. the", "3. 5": a lower-case word or a digit after a full stop does not open a sentence.
         before = body[match.start() - 1]
-        if before in "。！？" or (before != "$" and not (follower.isdigit() or "a" <= follower <= "z")):
+        if before in "。！？।" or (before != "$" and not (follower.isdigit() or "a" <= follower <= "z")):
             start = match.end()
         elif (
             before == "$"
@@ -558,12 +599,13 @@ def _last_sentence_start(body: str) -> int:
 def concluding_sentence(text: str) -> Extraction | None:
     """A complete last sentence that concludes ("Therefore, the probability is 2/3.", "所以答案是 12。")."""
     tail = strip_trailer(text[-SENTENCE_WINDOW:])
-    if not tail.endswith((".", "$", "\\]", "!", "。", "！")):
+    if not tail.endswith((".", "$", "\\]", "!", "。", "！", "।")) and not tail[-1:].isdigit():
         return None  # stops mid-sentence: cut off, not concluded
-    body = tail.rstrip(".!。！ ")
+    body = tail.rstrip(".!。！। ")
     start = _last_sentence_start(body)
     sentence = body[start:].strip()
-    if not _CONCLUSION.match(fold_case(sentence)):
+    folded = fold_case(sentence)
+    if not _CONCLUSION.match(folded) and not _CONCLUSION_INSIDE.search(folded):
         return None
     value = statement_value(sentence)
     return Extraction(value, "concluding-sentence", len(text) - len(tail) + start) if value else None
@@ -584,7 +626,8 @@ def short_response(text: str) -> Extraction | None:
         # "Résultat : 2,74 $", "Total: 45 €": a short label, a colon, the value.
         rest = stripped[labelled.end() :]
         value = statement_value(rest, True)
-        if value is None or _words_outside_math(rest) > 2 or not _ends_finished(stripped, value):
+        after_sentence = rest[_sentence_end(rest) + 1 :]
+        if value is None or _words_outside_math(after_sentence) > 2 or not _ends_finished(stripped, value):
             return None  # "Result: 45. Then the area is ...": more reasoning follows the value
         return Extraction(value, "short-statement", 0)
     if is_expression(stripped) and stripped.count("\n") <= 2:

@@ -35,8 +35,16 @@ def to_half_width(text: str) -> str:
 
 
 # Scripts written without spaces between words.
-_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xAC00, 0xD7AF))
-CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# (Thai, also written without spaces between words, is counted with them.)
+_CJK_RANGES = (
+    (0x0E00, 0x0E7F),
+    (0x3040, 0x30FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0xAC00, 0xD7AF),
+)
+CJK_CLASS = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 
 
 def is_cjk(ch: str) -> bool:
@@ -46,7 +54,7 @@ def is_cjk(ch: str) -> bool:
 
 # Sentence ends: Latin full stops need a following space or the end (a decimal point is not one); CJK ones
 # end a sentence wherever they are.
-CJK_SENTENCE_END = "。！？"
+CJK_SENTENCE_END = "。！？।"
 SENTENCE_END = ".!?" + CJK_SENTENCE_END
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -99,6 +107,12 @@ ANSWER_LABELS = (
     "최종 정답",
     "【答案】",
     "【答】",
+    "الإجابة",
+    "الجواب",
+    "الإجابة النهائية",
+    "उत्तर",
+    "अंतिम उत्तर",
+    "คำตอบ",
 )
 # "Result: 12": weaker than an answer label (a step of the reasoning may be labelled so too).
 RESULT_LABELS = (
@@ -124,7 +138,20 @@ RESULT_LABELS = (
 # Every answer label and phrase contains one of these: a text without any of them needs no pattern search.
 ANSWER_KEYWORDS = ("answer", "réponse", "respuesta", "antwort", "ergebnis", "ответ", "resposta", "risposta")
 ANSWER_KEYWORDS += ("đáp", "答", "正解", "답", "result", "résultat", "conclusion", "ergebnis", "результат", "итог")
-ANSWER_KEYWORDS += ("risultato", "kết", "结果", "结论", "結果", "結論", "결과", "결론")
+ANSWER_KEYWORDS += (
+    "risultato",
+    "kết",
+    "结果",
+    "结论",
+    "結果",
+    "結論",
+    "결과",
+    "결론",
+    "الإجابة",
+    "الجواب",
+    "उत्तर",
+    "คำตอบ",
+)
 
 # "The final answer is": strong evidence wherever it stands.
 FINAL_PHRASES = (
@@ -157,10 +184,10 @@ ANSWER_PHRASES = (
     "answer will be",
     "answer =",
     "answer should be",
-    "la réponse est",
-    "la bonne réponse est",
-    "la respuesta es",
-    "la respuesta correcta es",
+    "réponse est",
+    "bonne réponse est",
+    "respuesta es",
+    "respuesta correcta es",
     "die antwort ist",
     "die antwort lautet",
     "ist die antwort",
@@ -170,10 +197,10 @@ ANSWER_PHRASES = (
     "ответ будет",
     "ответом является",
     "ответ —",
-    "a resposta é",
-    "a resposta correta é",
-    "la risposta è",
-    "la risposta corretta è",
+    "resposta é",
+    "resposta correta é",
+    "risposta è",
+    "risposta corretta è",
     "đáp án là",
     "đáp án đúng là",
     "đáp số là",
@@ -189,6 +216,10 @@ ANSWER_PHRASES = (
     "正解は",
     "정답은",
     "답은",
+    "الإجابة هي",
+    "الجواب هو",
+    "उत्तर है",
+    "คำตอบคือ",
 )
 
 # Words that open a concluding sentence ("Therefore, the area is 12.", "所以面积是 12。").
@@ -329,6 +360,16 @@ CONCLUSION_OPENERS = (
     "즉",
     "정답은",
     "답은",
+    "لذا",
+    "لذلك",
+    "إذن",
+    "وبالتالي",
+    "الإجابة",
+    "इसलिए",
+    "अतः",
+    "उत्तर",
+    "ดังนั้น",
+    "คำตอบ",
 )
 
 # Words of a response taking its answer back ("the answer is 5. Wait, ..."): after a weak "the answer is", any of
@@ -339,6 +380,37 @@ RECONSIDER_WORDS = (
     "aspetta", "errore", "khoan", "sai rồi",
 )  # fmt: skip
 RECONSIDER_CJK = ("等等", "不对", "错了", "重新", "待って", "間違", "잠깐", "틀렸")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Unit words that a careful grader ignores after a number ("25 minutes", "10 cm", "5 dollars", "12个", "45 €").
+UNIT_WORDS = _words(
+    """degree degrees minute minutes min mins hour hours hr hrs second seconds sec secs day days week weeks month
+    months year years dollar dollars cent cents unit units square sq cubic feet foot ft inches inch in meter
+    meters metre metres m cm mm km mile miles mi yard yards yd kilometer kilometers centimeter centimeters
+    millimeter millimeters gram grams g kg pound pounds lb lbs ounce ounces oz liter liters litre litres l ml
+    gallon gallons mph kmh h s people person persons student students way ways point points step steps coin
+    coins time times euro euros eur usd yuan yen won rubles рублей рубля рубль руб р см м км кг г шт метров
+    градусов способов đồng cách người mét độ"""
+)
+CURRENCY_SIGNS = "€£¥₩₫₽$"
+# Measure words and units written without a space after a number in Chinese, Japanese and Korean.
+CJK_UNITS = _words(
+    """个 個 人 名 位 种 種 次 天 元 块 米 厘米 毫米 千米 公里 平方米 平方厘米 立方米 立方厘米 度 分 分钟 秒
+    小时 年 岁 只 条 张 本 颗 枚 组 对 種類 通り 回 円 匹 歳 개 명 가지 번 원 일 년 도 살 마리 장 권 平方单位
+    单位 条边 步 倍 页"""
+)
+
+
+# Conclusion words that also conclude from inside a last sentence ("The final cost is therefore 70.").
+CONCLUSION_INSIDE = (
+    "therefore", "thus", "hence", "donc", "por lo tanto", "daher", "somit", "следовательно", "поэтому",
+    "portanto", "logo", "quindi", "pertanto", "dunque", "vậy", "do đó", "لذا", "इसलिए",
+)  # fmt: skip
+CONCLUSION_INSIDE_CJK = ("所以", "因此", "因而", "于是", "总共", "一共", "よって", "したがって", "따라서")
 
 # Verbs and particles that link a subject to its value ("the area IS 12", "面积是 12", "面積は 12 です").
 LINKING_WORDS = (
@@ -378,6 +450,12 @@ LINKING_WORDS = (
     "uguale a",
     "là",
     "bằng",
+    "هو",
+    "هي",
+    "يساوي",
+    "है",
+    "हैं",
+    "คือ",
 )
 # Korean and Japanese topic particles: the value follows the subject they mark ("넓이는 12입니다").
 # "not 33 but 27", "不是 33，而是 27", "33개가 아니라 27개": the value after the contrast is the one meant.

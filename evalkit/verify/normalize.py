@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from evalkit.verify.extract import last_boxed
-from evalkit.verify.languages import is_cjk, to_half_width
+from evalkit.verify.languages import CJK_UNITS, CURRENCY_SIGNS, UNIT_WORDS, is_cjk, to_half_width
 
 # Longer answers are compared as written: rewriting them would cost more than it could ever decide.
 MAX_ANSWER_CHARS = 20_000
@@ -46,27 +46,6 @@ _ANNOTATED_NUMBER = re.compile(
 _DEGREE = re.compile(r"\^\s*\{?\\circ\}?|°|\\degree")
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Unit words that a careful grader ignores after a number ("25 minutes", "10 cm", "5 dollars", "12个", "45 €").
-UNIT_WORDS = _words(
-    """degree degrees minute minutes min mins hour hours hr hrs second seconds sec secs day days week weeks month
-    months year years dollar dollars cent cents unit units square sq cubic feet foot ft inches inch in meter
-    meters metre metres m cm mm km mile miles mi yard yards yd kilometer kilometers centimeter centimeters
-    millimeter millimeters gram grams g kg pound pounds lb lbs ounce ounces oz liter liters litre litres l ml
-    gallon gallons mph kmh h s people person persons student students way ways point points step steps coin
-    coins time times euro euros eur usd yuan yen won rubles рублей рубля рубль руб р см м км кг г шт метров
-    градусов способов đồng cách người mét độ"""
-)
-CURRENCY_SIGNS = "€£¥₩₫₽$"
-# Measure words and units written without a space after a number in Chinese, Japanese and Korean.
-CJK_UNITS = _words(
-    """个 個 人 名 位 种 種 次 天 元 块 米 厘米 毫米 千米 公里 平方米 平方厘米 立方米 立方厘米 度 分 分钟 秒
-    小时 年 岁 只 条 张 本 颗 枚 组 对 種類 通り 回 円 匹 歳 개 명 가지 번 원 일 년 도 살 마리 장 권 平方单位
-    单位 条边 步 倍 页"""
-)
 _SUPERSCRIPT_POWER = re.compile(r"\^\s*\{?\s*[23]\s*\}?|[²³]")
 _LEADING_NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
 _THOUSANDS = re.compile(r"^[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")
