@@ -17,6 +17,7 @@ a single-pass class loop), so extraction runs in the calling process and cannot 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from evalkit.verify.languages import (
@@ -68,6 +69,24 @@ class Extraction:
 
 
 NO_ANSWER = Extraction(None, "none")
+
+
+class LazyPattern:
+    """A regex compiled on first use.
+
+    The vocabulary alternations below take tens of milliseconds to compile, and `evalkit --help` imports this
+    module without ever matching anything.
+    """
+
+    def __init__(self, source: Callable[[], str]) -> None:
+        self.source = source
+        self.compiled: re.Pattern | None = None
+
+    def __getattr__(self, name: str):  # search, match, finditer: the compiled pattern's own
+        if self.compiled is None:
+            self.compiled = re.compile(self.source())
+        return getattr(self.compiled, name)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Preparing the text: full-width forms, chat-template debris, think blocks
@@ -230,7 +249,7 @@ _NUMBER = re.compile(
     r"[-+]?(?:\d+/\d+|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s?(?:\\?%)?|[-+]?\.\d+"
 )
 # The vocabulary patterns match case-folded text (see languages.fold_case), so they need no IGNORECASE.
-_LINK_VERB = re.compile(vocabulary_pattern(LINKING_WORDS) + "|=|(?:" + "|".join(LINKING_CJK) + ")")
+_LINK_VERB = LazyPattern(lambda: vocabulary_pattern(LINKING_WORDS) + "|=|(?:" + "|".join(LINKING_CJK) + ")")
 # What models write after their answer that is not part of it. Stripped from the end by string operations
 # (a regex anchored at the end would still be tried at every position of the text).
 _TRAILERS = ("i hope it is correct.", "i hope it is correct", "i hope this is correct.", "\\end{document}", "**")
@@ -256,8 +275,8 @@ def strip_trailer(text: str) -> str:
     return text
 
 
-_STATEMENT_WORD = re.compile(
-    vocabulary_pattern(tuple(w for w in CONCLUSION_OPENERS + ANSWER_LABELS if len(w) >= 3 or is_cjk(w[0]))),
+_STATEMENT_WORD = LazyPattern(
+    lambda: vocabulary_pattern(tuple(w for w in CONCLUSION_OPENERS + ANSWER_LABELS if len(w) >= 3 or is_cjk(w[0]))),
 )
 
 
@@ -415,8 +434,8 @@ def _joined_spans(sentence: str) -> str | None:
     return ", ".join(_span_text(span) for span in spans)
 
 
-_RECONSIDER = re.compile(vocabulary_pattern(RECONSIDER_WORDS + RECONSIDER_CJK))
-_CONTRAST = re.compile(vocabulary_pattern(CONTRAST_WORDS + CONTRAST_CJK))
+_RECONSIDER = LazyPattern(lambda: vocabulary_pattern(RECONSIDER_WORDS + RECONSIDER_CJK))
+_CONTRAST = LazyPattern(lambda: vocabulary_pattern(CONTRAST_WORDS + CONTRAST_CJK))
 _SELF_REFERENCE = re.compile(
     r"(?i)\b(?:solution|answer|result|réponse|solución|respuesta|lösung|antwort|ответ|resposta|risposta|đáp án)s?\b"
     r"|答案|答え|정답|답"
@@ -466,17 +485,17 @@ _FINAL_LABEL = vocabulary_pattern(
 )
 # `Answer: 42`, `**Answer:** 42`, `答案：42`, `Answer \[ 9 \]`, or a label alone on its line (`**最终答案**`) with the
 # value on the next one; at a line start, or `Final Answer:` anywhere.
-_ANSWER_LINE = re.compile(
-    rf"(?m)^[ \t>*#_-]*{_LABEL}[ \t*_]*(?::|(?<=】)|(?=\\\[|\$\$)|(?=\n))|{_FINAL_LABEL}[ \t*_]*:"
+_ANSWER_LINE = LazyPattern(
+    lambda: rf"(?m)^[ \t>*#_-]*{_LABEL}[ \t*_]*(?::|(?<=】)|(?=\\\[|\$\$)|(?=\n))|{_FINAL_LABEL}[ \t*_]*:"
 )
-_FINAL_PHRASE = re.compile(vocabulary_pattern(FINAL_PHRASES) + r"[ \t]*:?")
+_FINAL_PHRASE = LazyPattern(lambda: vocabulary_pattern(FINAL_PHRASES) + r"[ \t]*:?")
 # Weak: "the answer is", and an answer label followed by a colon anywhere in a line.
-_ANSWER_PHRASE = re.compile(vocabulary_pattern(ANSWER_PHRASES) + r"[ \t]*:?|" + _LABEL + r"[ \t*_]*:(?![:=])")
+_ANSWER_PHRASE = LazyPattern(lambda: vocabulary_pattern(ANSWER_PHRASES) + r"[ \t]*:?|" + _LABEL + r"[ \t*_]*:(?![:=])")
 # Weakest: "Result: 12", "Kết quả: 12", only as the very last thing in the response.
-_RESULT_LINE = re.compile(vocabulary_pattern(RESULT_LABELS) + r"[ \t*_]*:(?![:=])")
+_RESULT_LINE = LazyPattern(lambda: vocabulary_pattern(RESULT_LABELS) + r"[ \t*_]*:(?![:=])")
 
 
-def _last_match(pattern: re.Pattern, text: str, keywords: tuple[str, ...] = ()) -> tuple[int, int] | None:
+def _last_match(pattern: LazyPattern, text: str, keywords: tuple[str, ...] = ()) -> tuple[int, int] | None:
     """(start, end) of the last match in the text's tail window, which the pattern sees case-folded.
 
     With `keywords` (one of which every match contains), the scan starts shortly before the first of them:
@@ -553,7 +572,7 @@ def _ends_finished(text: str, value: str) -> bool:
     return prose_words(after) <= 1 or all(w.lower() in UNIT_WORDS or w in CJK_UNITS for w in words)
 
 
-def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool, last: bool = False) -> Extraction | None:
+def _phrase(pattern: LazyPattern, text: str, rule: str, finished: bool, last: bool = False) -> Extraction | None:
     found = _last_match(pattern, text, ANSWER_KEYWORDS)
     if found is None:
         return None
@@ -572,9 +591,9 @@ def _phrase(pattern: re.Pattern, text: str, rule: str, finished: bool, last: boo
     return Extraction(value, rule, start) if value else None
 
 
-_CONCLUSION = re.compile(r"^[\s*_#>\-]*(?:" + vocabulary_pattern(CONCLUSION_OPENERS) + ")")
+_CONCLUSION = LazyPattern(lambda: r"^[\s*_#>\-]*(?:" + vocabulary_pattern(CONCLUSION_OPENERS) + ")")
 # "The final cost is therefore 70.", "所以一共有 13 只。": a conclusion word inside the last sentence.
-_CONCLUSION_INSIDE = re.compile(vocabulary_pattern(CONCLUSION_INSIDE + CONCLUSION_INSIDE_CJK))
+_CONCLUSION_INSIDE = LazyPattern(lambda: vocabulary_pattern(CONCLUSION_INSIDE + CONCLUSION_INSIDE_CJK))
 # Where a new sentence may start: after a full stop and space, after display math, after a CJK stop.
 _SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=\$)|(?<=\\\]))\s+(?=\S)|(?<=[。！？।])\s*(?=\S)")
 
