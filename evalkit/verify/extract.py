@@ -566,8 +566,6 @@ def _ends_finished(text: str, value: str) -> bool:
         return False
     after = tail[cut + len(value[-20:]) :]
     # A unit may follow ("4000平方米", "12 square units"); a new clause may not ("12，然后我们", "12で次に").
-    if any(mark in after for mark in ",;，；、"):
-        return False
     words = after.strip(" .!。！").split()
     return prose_words(after) <= 1 or all(w.lower() in UNIT_WORDS or w in CJK_UNITS for w in words)
 
