@@ -1,6 +1,6 @@
 """Verifier throughput: evalkit against a plain single-process math-verify loop on the same real responses.
 
-Usage: python bench/verify_bench.py [--copies 8] [--shared ../shared]
+Usage: python bench/verify_bench.py [--copies 8] [--shared ../shared] [--evalkit-only]
 
 Takes the 120 real AIME 2024 responses in ../shared/generations, repeats them to 960 (each copy made
 distinct with trailing whitespace, so neither side can skip work by caching identical texts), verifies them
@@ -47,6 +47,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument(
+        "--evalkit-only", action="store_true", help="skip the slow math-verify loop (to compare two evalkit trees)"
+    )
     args = parser.parse_args()
 
     base = load_pairs(args.shared)
@@ -61,6 +64,11 @@ def main() -> None:
         symbolic = verifier.symbolic_checks
     ours_s = time.perf_counter() - start
 
+    if args.evalkit_only:
+        print(f"evalkit check_many:            {ours_s:7.2f} s  ({len(pairs) / ours_s:8.1f} responses/s)")
+        print(f"symbolic checks in workers: {symbolic}; slowest single check: {slowest:.3f} s")
+        print(f"accuracy: evalkit {sum(v.correct for v in ours)}/{len(ours)}")
+        return
     start = time.perf_counter()
     theirs = math_verify_loop(pairs)
     theirs_s = time.perf_counter() - start

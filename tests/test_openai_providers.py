@@ -181,7 +181,13 @@ def test_a_rejected_temperature_with_many_in_flight_sends_no_new_request():
     with serve(state) as url:
         with pytest.raises(BackendError, match="rejects temperature"):
             generate(url, requests_for(prompts(40)), concurrency=8)
-        after = state.requests
+        # A request the client had already begun sending may reach a busy server a moment later; wait until the
+        # server has heard nothing for a while, then nothing more may come.
+        after, quiet_since = state.requests, time.monotonic()
+        while time.monotonic() - quiet_since < 0.5:
+            time.sleep(0.05)
+            if state.requests != after:
+                after, quiet_since = state.requests, time.monotonic()
         time.sleep(0.5)
         assert state.requests == after
     assert after < 40  # the run stopped with the first rejection of its temperature, not after 160 samples

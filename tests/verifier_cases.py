@@ -30,15 +30,19 @@ NOTATION_PAIRS: list[tuple[str, str, bool]] = [
     (r"-\frac{2}{3}", "-2/3", T), (r"\frac{-2}{3}", r"-\frac{2}{3}", T), (r"\frac{7}{2}", "3.5", T),
     (r"\frac{9}{4}", r"\frac{9}{4}", T), ("1.5", "1.50", T), ("1.5", r"\frac{3}{2}", T), ("0.001", "10^{-3}", T),
     (r"\frac{1}{2}", r"\frac{1}{3}", F), (r"\frac{2}{3}", r"\frac{3}{2}", F), ("2.5", "2.49", F),
-    (r"\frac{1}{3}", "0.33", F), (r"\frac{5}{8}", "0.6", F),
+    (r"\frac{1}{3}", "0.33", T), (r"\frac{5}{8}", "0.6", F),
+    # rounded decimals (the rounding rule), mixed numbers, scientific notation
+    (r"\frac{2}{3}", "0.67", T), (r"\frac{2}{3}", "0.66", F), (r"\frac{1}{3}", "0.3", F), (r"\frac{5}{8}", "0.63", F),
+    (r"\frac{1}{24}", "4.1667e-2", T), (r"\frac{1}{24}", "4.1e-2", F), (r"\frac{11}{4}", "2 3/4", T),
+    (r"\frac{11}{4}", r"2\frac{1}{4}", F), ("1200", r"1.2 \times 10^3", T), ("1200", "1.3e3", F),
     # radicals
     (r"2\sqrt{2}", r"\sqrt{8}", T), (r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}", T), (r"\sqrt{3}", "3^{1/2}", T),
     (r"3\sqrt{3}", r"\sqrt{27}", T), (r"\sqrt[3]{2}", "2^{1/3}", T), (r"5\sqrt{2}", r"5 \sqrt 2", T),
     (r"4+2\sqrt{3}", r"2\sqrt{3}+4", T), (r"\frac{5\sqrt{42}}{27}", r"\frac{5\sqrt{42}}{27}", T),
-    (r"\sqrt{2}", r"\sqrt{3}", F), (r"\sqrt{3}", "1.732", F), (r"2\sqrt{5}", r"5\sqrt{2}", F),
+    (r"\sqrt{2}", r"\sqrt{3}", F), (r"\sqrt{3}", "1.732", T), (r"2\sqrt{5}", r"5\sqrt{2}", F),
     # pi
     (r"2\pi", r"2 \pi", T), (r"\frac{\pi}{3}", r"\pi/3", T), (r"\frac{4}{3}\pi", r"\frac{4\pi}{3}", T),
-    (r"6\pi", r"6\pi \text{ cm}^2", T), (r"\pi^2", r"\pi \cdot \pi", T), (r"\pi", "3.14", F), (r"2\pi", r"4\pi", F),
+    (r"6\pi", r"6\pi \text{ cm}^2", T), (r"\pi^2", r"\pi \cdot \pi", T), (r"\pi", "3.14", T), (r"2\pi", r"4\pi", F),
     # intervals
     ("[1, 2)", "[1,2)", T), (r"(-\infty, 3)", r"(-\infty,3)", T), (r"[2, \infty)", r"[2,\infty)", T),
     (r"(0,1) \cup (1, \infty)", r"(0,1)\cup(1,\infty)", T), ("[-3, 2]", r"\left[-3, 2\right]", T),
@@ -74,6 +78,8 @@ NOTATION_PAIRS: list[tuple[str, str, bool]] = [
     ("30", r"30^\circ", T), (r"30^\circ", "30", T), (r"120^{\circ}", "120°", T), ("45", r"45^\circ", T), ("30", r"60^\circ", F),
     # complex numbers, infinity, expressions
     ("1 + i", "i + 1", T), ("3+4i", "4i+3", T), ("1-i", "1+i", F), (r"-\infty", r"- \infty", T),
+    ("-1+3i", "i(3+i)", T), ("-1+3i", "i(3-i)", F), ("5t-1", "g(t) = 5t-1", T), ("g(t) = 5t-1", "y = 5t-1", T),
+    ("g(t) = 5t-1", "y = 5t+1", F),
     ("x^2 - 1", "(x-1)(x+1)", T), ("2x+2", "2(x+1)", T), (r"\frac{x+1}{2}", r"\frac{x}{2}+\frac{1}{2}", T),
     ("3x^2 - 2x", "x(3x-2)", T), ("x^2+1", "x^2-1", F), (r"e^{2}", r"\exp(2)", T), (r"\log_2 8", "3", T),
 ]

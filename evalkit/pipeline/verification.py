@@ -15,6 +15,9 @@ from evalkit.verify import Verdict, Verifier
 # samples are left on disk and picked up from there once generation is done.
 QUEUE_SIZE = 4096
 POLL_S = 0.05
+# How long an abort waits for the verification thread to leave the pool (starting a worker on a loaded machine
+# can take seconds); past it the workers are killed anyway.
+ABORT_WAIT_S = 30.0
 
 
 class VerificationBeside:
@@ -74,9 +77,12 @@ class VerificationBeside:
             raise self.error
 
     def abort(self) -> None:
-        """Stop now: the thread leaves within one poll, then the workers are killed mid-check."""
+        """Stop now: the thread leaves after its current poll (or a worker start it is in the middle of), then
+        the workers are killed mid-check. The pool is not shared between threads, so it is closed only once the
+        thread is out of it."""
         self._stop.set()
-        self._thread.join(timeout=2 * POLL_S + 1)
+        if self._thread.is_alive():
+            self._thread.join(timeout=ABORT_WAIT_S)
         self.verifier.close()
 
     # -----------------------------------------------------------------------------------------------------------

@@ -7,18 +7,19 @@ string work.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from evalkit.verify import dapo_rule
-from evalkit.verify.extract import SHORT_RESPONSE_CHARS, extract_answer
+from evalkit.verify.extract import SHORT_RESPONSE_CHARS, Extraction, extract_answer, is_expression
 from evalkit.verify.normalize import (
+    Number,
     as_integer,
-    as_number,
+    as_rational,
     canonical,
     choice_letter,
     comparable_text,
+    decimal_comma,
     drop_assignment,
     is_plain_number,
+    rounds_to,
     strip_delimiters,
     unwrap_box,
 )
@@ -35,7 +36,12 @@ def _no_answer(found_by: str, error: str | None = None) -> Verdict:
 def gold_answer(gold: str) -> str:
     """The gold answer itself, also when a dataset writes it boxed or as a whole solution ending in a box."""
     stripped = gold.strip()
-    if "\\boxed" in stripped or "\\fbox" in stripped or len(stripped) > SHORT_RESPONSE_CHARS:
+    if (
+        "\\boxed" in stripped
+        or "\\fbox" in stripped
+        or len(stripped) > SHORT_RESPONSE_CHARS
+        or not is_expression(strip_delimiters(stripped))
+    ):
         found = extract_answer(stripped)
         if found.answer is not None:
             return found.answer
@@ -46,18 +52,26 @@ def _math_fast(response: str, gold: str, truncated: bool, written_gold: str) -> 
     found = extract_answer(response, truncated)
     if found.answer is None:
         return _no_answer(found.rule)
+    verdict = _decide_in_process(found, gold)
+    if verdict is not None and (verdict.correct or written_gold.count("\\boxed") < 2):
+        return verdict
+    # A gold written with several boxes is also read whole by the symbolic comparison: only it may say no.
+    return Pending(found.answer, found.rule, gold, found.answer, written_gold)
+
+
+def _decide_in_process(found: Extraction, gold: str) -> Verdict | None:
     extracted = found.answer
     gold_text = canonical(gold)
     pred_text = canonical(extracted)
+    pred_value = drop_assignment(pred_text)
     gold_int = as_integer(gold_text)
     if gold_int is not None:
-        pred_int = as_integer(pred_text)
-        if pred_int is None:
-            pred_int = as_integer(drop_assignment(pred_text))
-        if pred_int is not None:
-            return Verdict(extracted, pred_int == gold_int, "integer", found.rule)
+        pred_number = as_rational(decimal_comma(pred_text)) or as_rational(decimal_comma(pred_value))
+        if pred_number is not None:
+            # Integers are exact: `25.0`, `\frac{50}{2}`, `2.5e1` are 25; `24.99` is not, however it rounds.
+            return Verdict(extracted, pred_number.value == gold_int, "integer", found.rule)
         if is_plain_number(pred_text) or not any(ch.isdigit() for ch in pred_text):
-            # A non-integer decimal, or words with no digit at all, cannot equal an integer.
+            # Words with no digit at all cannot equal an integer.
             return Verdict(extracted, False, "integer", found.rule)
     if comparable_text(gold_text) == comparable_text(pred_text) and pred_text:
         return Verdict(extracted, True, "text", found.rule)
@@ -65,20 +79,32 @@ def _math_fast(response: str, gold: str, truncated: bool, written_gold: str) -> 
     pred_choice = choice_letter(pred_text)
     if gold_choice is not None and pred_choice is not None:
         return Verdict(extracted, gold_choice == pred_choice, "choice", found.rule)
-    gold_number, pred_number = as_number(gold_text), as_number(drop_assignment(pred_text))
-    if gold_number is not None and pred_number is not None:
-        return Verdict(extracted, _numbers_equal(gold_number, pred_number), "number", found.rule)
-    return Pending(extracted, found.rule, gold, extracted, written_gold)
+    gold_number = as_rational(gold_text)
+    if gold_number is not None:
+        # The gold is one number, so "3,5" can only be the decimal 3.5, never a list.
+        pred_number = as_rational(decimal_comma(pred_value))
+        if pred_number is not None:
+            equal, rule = numbers_equal(gold_number, pred_number)
+            return Verdict(extracted, equal, rule, found.rule)
+    return None
 
 
-def _numbers_equal(gold: tuple[Decimal, bool], pred: tuple[Decimal, bool]) -> bool:
-    """Exact decimal equality; a percent on one side only also matches its fraction (25% = 0.25)."""
-    (g, g_pct), (p, p_pct) = gold, pred
-    if g == p:
-        return True
-    if g_pct != p_pct:
-        return (g / 100 == p) if g_pct else (p / 100 == g)
-    return False
+def numbers_equal(gold: Number, pred: Number) -> tuple[bool, str]:
+    """Exact equality, or the rounding rule for a decimal against an exact gold; (equal, rule that decided).
+
+    A percent on one side only matches both its bare number and its fraction (25% = 25 and 25% = 0.25). A gold
+    written as a decimal states its own precision and is matched exactly; see `normalize.rounds_to`.
+    """
+    places = pred.decimals
+    pairs = [(gold.value, Number(pred.value, places))]
+    if gold.percent != pred.percent:
+        as_fraction = Number(pred.value / 100, None if places is None else places + 2) if pred.percent else pred
+        pairs.append((gold.value / 100 if gold.percent else gold.value, as_fraction))
+    if any(g == p.value for g, p in pairs):
+        return True, "number"
+    if gold.decimals is not None or places is None:
+        return False, "number"
+    return any(rounds_to(g, p) for g, p in pairs), "rounded"
 
 
 def _strict_int(response: str, gold: str, truncated: bool) -> Verdict:
