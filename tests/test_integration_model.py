@@ -167,3 +167,16 @@ def test_streamed_and_whole_responses_from_a_real_vllm_server_agree(env, vllm_se
     dialect = manifest["backend"]["dialects"][vllm_server]
     assert dialect["return_token_ids"] and dialect["token_limit_field"] == "max_tokens" and not dialect["learned"]
     assert dialect["model_reported"] == "smollm2-135m" and dialect["samples_per_request"] == "n"
+
+
+def test_the_engines_own_output_goes_to_the_run_log_not_the_terminal(env, model_folder, tmp_path):
+    """README: vLLM's and torch's warnings and notices go to the run's engine.log; the terminal keeps evalkit's."""
+    run_dir = tmp_path / "run"
+    args = ["run", "smollm2-135m", "--limit", "1", "-n", "1", "--max-tokens", "16", "--run-dir", str(run_dir)]
+    result = evalkit(args, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (run_dir / "engine.log").read_text(errors="replace")
+    assert "Loading safetensors checkpoint shards" in log  # vLLM spoke, and it went to the log
+    for noise in ("FutureWarning", "NUMA", "safetensors", "WARNING", "INFO"):
+        assert noise not in result.stderr, (noise, result.stderr[-2000:])
+    assert "1/1 samples" in result.stderr  # evalkit's own progress still reaches the terminal
