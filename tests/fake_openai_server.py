@@ -62,6 +62,8 @@ class Faults:
     queued_s: float = 2.0
     # Requests that get 401 (a key the provider refuses).
     status_401: set[int] = field(default_factory=set)
+    # Requests answered 200 with a body cut off mid-JSON (a proxy that gave up half-way).
+    malformed_200: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if number in faults.status_503:
             self._send(503, {"error": {"message": "overloaded"}})
+            return
+        if number in faults.malformed_200:
+            data = b'{"id": "cut", "object": "chat.completion", "choices": [{"index": 0, "mess'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
             return
         if number in faults.status_429:
             self._send(429, {"error": {"message": "slow down"}}, {"Retry-After": str(faults.retry_after_s)})

@@ -36,7 +36,8 @@ def evalkit(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
 def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    # The progress bar's last state may stand above the error when the run had started.
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "━" not in line]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
@@ -333,3 +334,21 @@ def test_atomic_writes_leave_the_old_file_whole_when_the_write_fails(tmp_path, m
         write_json_atomic(tmp_path / "manifest.json", {"a": 1})
     assert readme.read_text() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]  # no temporary file left behind
+
+
+def test_a_cut_off_200_body_is_a_transient_fault_retried_then_the_resume_hint(env, shared_data, tmp_path):
+    from fake_openai_server import Faults
+
+    gold = {json.loads(line)["problem"]: json.loads(line)["answer"] for line in (shared_data / "aime24.jsonl").open()}
+    base = ["run", "fake-model", "--backend", "openai", "--no-stream", "--limit", "2", "-n", "2",
+            "--max-tokens", "64", "--concurrency", "1"]  # fmt: skip
+    flaky = ServerState(gold=gold, faults=Faults(malformed_200={1, 2}))
+    with serve(flaky) as url:
+        result = evalkit(*base, "--base-url", url, "--run-dir", str(tmp_path / "flaky"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(read_run(tmp_path / "flaky").samples) == 4 and flaky.requests == 4  # 2 garbled, then 2 good
+    broken = ServerState(gold=gold, faults=Faults(malformed_200=set(range(2, 100))))
+    with serve(broken) as url:
+        result = evalkit(*base, "--base-url", url, "--run-dir", str(tmp_path / "broken"), "--max-retries", "1",
+                         env=env)  # fmt: skip
+    one_line_error(result, "not an OpenAI completion", "2 samples are saved", "rerun the same command to resume")

@@ -33,6 +33,10 @@ PROBE_TIMEOUT_S = 30.0
 UNREACHABLE_PAUSE_S = 30.0
 
 
+class MalformedResponse(Exception):
+    """A successful status with a body that is not an OpenAI completion."""
+
+
 class StreamIncomplete(Exception):
     """The stream ended, but some choices it started never finished (or the server reported them failed)."""
 
@@ -396,7 +400,8 @@ class OpenAIBackend:
             body = json.loads(data)
             finished, failed = response_choices(body, chat)
         except (ValueError, TypeError, AttributeError) as exc:
-            raise BackendError(f"{server.name}'s response is not an OpenAI completion ({exc})") from None
+            # A 200 whose body is cut off or garbled (a proxy gave up half-way): a fault of the transport, retried.
+            raise MalformedResponse(f"{server.name}'s response is not an OpenAI completion ({exc})") from None
         if server.dialect.reported_model is None and isinstance(body.get("model"), str):
             server.dialect.reported_model = body["model"]
         for choice in finished:
@@ -423,7 +428,9 @@ class OpenAIBackend:
             # Nothing listening: route around this server for a while (longer after each failure in a row).
             self._pause(server, UNREACHABLE_PAUSE_S * 2 ** min(server.failures_in_row, 4) / 16)
             return error
-        if isinstance(error, (StreamEnded, StreamErrorEvent, StreamIncomplete)) or is_transport_error(error):
+        if isinstance(
+            error, (StreamEnded, StreamErrorEvent, StreamIncomplete, MalformedResponse)
+        ) or is_transport_error(error):
             self.broken_streams += 1
             return error
         raise error
