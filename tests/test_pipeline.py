@@ -326,3 +326,11 @@ def test_seed_policy_engine_leaves_seeds_to_the_engine_and_is_part_of_the_identi
     assert manifest["identity"]["seed_policy"] == manifest["sampling"]["seed_policy"] == "engine"
     with Verifier("math") as verifier, pytest.raises(EvalkitError, match="seed_policy 'engine' -> 'sample'"):
         run(config(), aime, TEMPLATES["boxed"], lambda: backend, tmp_path / "run", verifier)
+
+
+def test_once_generation_is_over_the_verifier_runs_at_normal_priority(aime, tmp_path):
+    """Workers give way to the engine only while it generates: afterwards a busy machine must not starve them."""
+    with Verifier("math", workers=1, timeout=5.0, niceness=19) as verifier:
+        run(config(n=1, limit=2), aime, TEMPLATES["boxed"], lambda: FakeBackend(), tmp_path / "run", verifier)
+        assert verifier.niceness == 0
+        assert verifier._pool is None or verifier._pool.niceness == 0

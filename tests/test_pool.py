@@ -190,3 +190,16 @@ def test_workers_never_re_import_the_callers_main_script(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
     assert marker.read_text() == "ran\n"
+
+
+def test_a_lower_priority_is_dropped_by_replacing_the_workers_and_their_checks_run_again():
+    with BoundedPool("pool_tasks.niceness", workers=2, timeout=5, niceness=9) as pool:
+        assert {o.value for o in pool.map([None, None])} == {os.nice(0) + 9}
+        pool.set_niceness(0)
+        assert {o.value for o in pool.map([None, None, None])} == {os.nice(0)}
+    with BoundedPool("pool_tasks.spin", workers=1, timeout=10, niceness=9) as pool:
+        task = pool.submit(0.3)
+        pool.poll(0.1)  # under way at the lower priority
+        pool.set_niceness(0)
+        (outcome,) = dict(pool.poll(None)).values()
+    assert outcome.error is None and task == 0

@@ -42,6 +42,7 @@ class VerificationBeside:
         self.on_verdict = on_verdict
         self._queue: queue.Queue[SampleRecord] = queue.Queue(maxsize=queue_size)
         self._input_done = threading.Event()
+        self._generation_done = threading.Event()
         self._stop = threading.Event()
         self._submitted: set[tuple[str, int]] = set()
         self._waiting: dict[tuple[str, int], SampleRecord] = {}
@@ -64,7 +65,11 @@ class VerificationBeside:
             self._overflowed = True  # the sample is on disk: `finish` picks it up from there
 
     def finish(self, unverified_on_disk: Callable[[], Iterable[SampleRecord]]) -> None:
-        """Verify what is left (what did not fit in the queue is read back from disk) and wait for every verdict."""
+        """Verify what is left (what did not fit in the queue is read back from disk) and wait for every verdict.
+
+        Generation is over, so the workers no longer give way to the engine: they go back to normal priority (on a
+        machine other jobs keep busy, low-priority workers could otherwise wait indefinitely)."""
+        self._generation_done.set()
         if self._overflowed:
             for record in unverified_on_disk():
                 if record.key not in self._submitted:
@@ -108,6 +113,8 @@ class VerificationBeside:
     def _work(self) -> None:
         try:
             while not self._stop.is_set():
+                if self._generation_done.is_set() and self.verifier.niceness:
+                    self.verifier.set_niceness(0)
                 took = 0
                 while took < 256:
                     try:

@@ -257,6 +257,18 @@ class BoundedPool:
             worker.stop(kill=bool(worker.queue) or not worker.ready)
         self.workers = []
 
+    def set_niceness(self, niceness: int) -> None:
+        """Run from now on at this CPU priority. A process cannot raise its own priority again, so workers started
+        at another niceness are replaced; a check one of them was running starts again on a new worker."""
+        if niceness == self.niceness:
+            return
+        self.niceness = niceness
+        for index, worker in enumerate(self.workers):
+            self._pending.extendleft(reversed(worker.queue))
+            worker.queue.clear()
+            worker.stop(kill=True)
+            self.workers[index] = self._spawn()
+
     def submit(self, payload: Any) -> int:
         """Queue one task; its outcome comes back from `poll` under the returned id."""
         task_id = next(self._ids)

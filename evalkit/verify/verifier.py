@@ -76,6 +76,12 @@ class Verifier:
             )
         return self._pool
 
+    def set_niceness(self, niceness: int) -> None:
+        """The CPU priority of the workers from now on (see BoundedPool.set_niceness)."""
+        self.niceness = niceness
+        if self._pool is not None:
+            self._pool.set_niceness(niceness)
+
     @property
     def pending(self) -> int:
         """Checks submitted whose verdict `collect` has not returned yet."""
