@@ -209,6 +209,68 @@ INTERRUPT_SCRIPT = textwrap.dedent(
 )
 
 
+class SlowCollectVerifier:
+    """Stands in for Verifier: every collect takes a while, and closing it while a collect runs is recorded."""
+
+    rules = "math"
+    niceness = 0
+
+    def __init__(self) -> None:
+        self.collecting = False
+        self.closed_while_collecting = False
+        self.closed = False
+        self._keys: list = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._keys)
+
+    def submit(self, key, response, gold, truncated=False):
+        self._keys.append(key)
+        return None
+
+    def collect(self, timeout=None):
+        self.collecting = True
+        time.sleep(0.6)
+        self.collecting = False
+        return []
+
+    def close(self) -> None:
+        self.closed_while_collecting |= self.collecting
+        self.closed = True
+
+
+def test_an_interrupted_wait_still_lets_the_verification_thread_leave_the_pool_before_it_is_closed(tmp_path):
+    """Ctrl-C during `finish` interrupts a thread join; on CPython 3.11 that can mark the still-running thread as
+    stopped. `abort` must wait for the thread itself, or the pool is closed under its feet (file descriptors the
+    thread still uses closed and reused: a worker's pipe, the verdicts file)."""
+    from evalkit.pipeline.verification import VerificationBeside
+    from evalkit.store import RunWriter, SampleRecord
+
+    writer = RunWriter(tmp_path)
+    writer.open()
+    verifier = SlowCollectVerifier()
+    beside = VerificationBeside(verifier, {"p": "1"}, writer)  # type: ignore[arg-type]
+    beside.start()
+    beside.submit(SampleRecord("p", 0, "x", "stop", None, None, None))
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.25)
+        with pytest.raises(KeyboardInterrupt):
+            beside.finish(lambda: [])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    beside.abort()
+    writer.close()
+    assert verifier.closed
+    assert not verifier.closed_while_collecting
+
+
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_stops_at_once_during_a_check_with_the_resume_hint(data_env, tmp_path, how):
     script = INTERRUPT_SCRIPT.format(tests=str(TESTS), repo=str(REPO), output=str(tmp_path / "runs"), endless=ENDLESS)

@@ -44,6 +44,9 @@ class VerificationBeside:
         self._input_done = threading.Event()
         self._generation_done = threading.Event()
         self._stop = threading.Event()
+        # Set when `_work` returns. Not `Thread.is_alive`: on CPython 3.11 a join interrupted by Ctrl-C can mark a
+        # thread that is still running as stopped, and the pool would then be closed under its feet.
+        self._exited = threading.Event()
         self._submitted: set[tuple[str, int]] = set()
         self._waiting: dict[tuple[str, int], SampleRecord] = {}
         self._overflowed = False
@@ -76,8 +79,8 @@ class VerificationBeside:
                     self._queue.put(record)
                     self._submitted.add(record.key)
         self._input_done.set()
-        while self._thread.is_alive():
-            self._thread.join(timeout=0.1)  # short joins keep Ctrl-C and SIGTERM deliverable
+        while not self._exited.wait(timeout=0.1):  # short waits keep Ctrl-C and SIGTERM deliverable
+            pass
         if self.error is not None:
             raise self.error
 
@@ -86,8 +89,8 @@ class VerificationBeside:
         the workers are killed mid-check. The pool is not shared between threads, so it is closed only once the
         thread is out of it."""
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=ABORT_WAIT_S)
+        if self._thread.ident is not None:
+            self._exited.wait(timeout=ABORT_WAIT_S)
         self.verifier.close()
 
     # -----------------------------------------------------------------------------------------------------------
@@ -132,3 +135,5 @@ class VerificationBeside:
                         self._start_check(self._queue.get(timeout=POLL_S))
         except BaseException as exc:  # handed to `finish`, which raises it in the main thread
             self.error = exc
+        finally:
+            self._exited.set()

@@ -96,15 +96,19 @@ def _die_with_parent() -> None:
 def _worker_main(
     conn: multiprocessing.connection.Connection, function_path: str, memory_limit: int, niceness: int
 ) -> None:
-    _die_with_parent()
+    # Ctrl-C is the parent's to handle (it kills the workers): ignored first, before anything slow can be hit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     if niceness:
         with contextlib.suppress(OSError):
             os.nice(niceness)
     _limit_memory(memory_limit)
     module_name, _, attribute = function_path.rpartition(".")
     function = getattr(importlib.import_module(module_name), attribute)
-    conn.send((_READY, time.process_time()))
+    try:
+        conn.send((_READY, time.process_time()))
+    except (OSError, ValueError):  # the pool was closed while this worker started
+        return
     while True:
         try:
             batch = conn.recv()
