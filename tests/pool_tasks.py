@@ -37,3 +37,9 @@ def pid(_payload) -> int:
 
 def niceness(_payload) -> int:
     return os.nice(0)
+
+
+def address_space_limit(_payload) -> tuple[int, int]:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_AS)
