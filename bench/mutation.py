@@ -35,6 +35,17 @@ MUTANTS = ROOT / "mutants"
 CAUGHT = {1: "killed", 3: "killed", 36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
           -11: "segfault", -9: "segfault", 37: "type check"}  # fmt: skip
 NOT_CHECKED = {None, 2}
+# Each process mutmut starts may hold this much heap: a mutant that loops while growing a list (`k *= 2` made
+# `k *= 1`) fails on its own instead of taking the machine's memory from everyone on it.
+MEMORY_PER_PROCESS = 4 * 1024**3
+
+
+def _limit_memory() -> None:
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = MEMORY_PER_PROCESS if hard == resource.RLIM_INFINITY else min(MEMORY_PER_PROCESS, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,7 @@ def run_mutmut(module: str, max_children: int, deadline: float | None, log: Path
         out.write(f"\n$ {' '.join(command)}\n".encode())
         out.flush()
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # fmt: skip
+                                   start_new_session=True, preexec_fn=_limit_memory)  # fmt: skip
         try:
             process.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
             return True

@@ -94,8 +94,12 @@ def test_endpoints_lose_credentials_before_they_are_recorded():
     assert config.to_dict()["backend"]["base_urls"] == ["http://h:1/v1"]
 
 
-def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(env, gold, tmp_path):
-    args = ["--concurrency", "1", "--limit", "6"]
+def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run_and_score_to_the_last_digit(env, gold, tmp_path):
+    # Four requests in flight: samples land in samples.jsonl in another order in each run, and the resumed run's
+    # file is two runs' arrivals. Its results must still equal the uninterrupted run's and `evalkit score RUN_DIR`'s
+    # (the bootstrap draws problems in the dataset's order, never in the order samples were written).
+    # Twelve problems: sorted ids (2024-I-1, 2024-I-10, ...) are not the dataset's order, so the order used matters.
+    args = ["--concurrency", "4", "--limit", "12"]
     state = ServerState(gold=gold, latency_s=0.08, faults=Faults(max_choices=1))
     with serve(state) as url:
         process = subprocess.Popen(command(url, tmp_path / "run", *args), env=env, stdout=subprocess.DEVNULL,
@@ -109,7 +113,7 @@ def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(env, gold, tmp
         process.send_signal(signal.SIGKILL)
         process.wait()
         killed_with = len(samples_of(tmp_path / "run"))
-        assert 7 <= killed_with < 24, "the kill must land mid-run"
+        assert 7 <= killed_with < 48, "the kill must land mid-run"
         # a crash in the middle of a write leaves a partial line: it must be dropped, not kept
         with open(path, "a") as handle:
             handle.write('{"problem_id": "2024-I-3", "sample_index": 2, "te')
@@ -119,11 +123,15 @@ def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(env, gold, tmp
     assert "half-written last line" in resumed.stderr
     assert f"resuming {tmp_path / 'run'}: {killed_with} samples on disk" in resumed.stderr
     samples = samples_of(tmp_path / "run")
-    assert len(samples) == 24 and len(keys(samples)) == 24
+    assert len(samples) == 48 and len(keys(samples)) == 48
     by_key = lambda rows: {(r["problem_id"], r["sample_index"]): r["text"] for r in rows}  # noqa: E731
     assert by_key(samples) == by_key(samples_of(tmp_path / "fresh"))
+    assert [s["problem_id"] for s in samples] != [s["problem_id"] for s in samples_of(tmp_path / "fresh")]
     metrics = json.loads((tmp_path / "run" / "results.json").read_text())["metrics"]
     assert metrics == json.loads((tmp_path / "fresh" / "results.json").read_text())["metrics"]
+    scored = run_cli([sys.executable, "-m", "evalkit", "score", str(tmp_path / "run"), "--json"], env)
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["metrics"] == metrics
 
 
 def test_a_dead_server_stops_the_run_with_a_clear_message(env, tmp_path):
