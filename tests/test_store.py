@@ -182,7 +182,8 @@ def test_verdict_records_need_a_boolean_correct():
         VerdictRecord.from_dict({"problem_id": "p", "sample_index": 0, "rules": "math", "verdict": {"correct": 1}})
     with pytest.raises(RecordError, match="a verdict record is a JSON object"):
         VerdictRecord.from_dict("x")
-    record = VerdictRecord.from_dict({"problem_id": 7, "sample_index": 2, "rules": "math", "verdict": {"correct": True}})
+    line = {"problem_id": 7, "sample_index": 2, "rules": "math", "verdict": {"correct": True}}
+    record = VerdictRecord.from_dict(line)
     assert record.key == ("7", 2)
 
 

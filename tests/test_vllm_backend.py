@@ -205,8 +205,8 @@ def test_cpu_defaults_never_override_a_value_the_user_set():
 def test_no_enforce_eager_on_the_command_line_reaches_the_cpu_engine(monkeypatch, tmp_path):
     """`evalkit run MODEL --no-enforce-eager` on the CPU build: the engine is started with enforce_eager=False."""
     import typer.testing
-
     from conftest import DATA
+
     from evalkit import cli
     from evalkit.errors import EvalkitError
     from evalkit.pipeline import launch
@@ -253,7 +253,8 @@ def test_without_vllm_installed_a_missing_engine_is_one_clear_error(monkeypatch)
     from evalkit.backends.base import BackendError
 
     monkeypatch.setitem(sys.modules, "vllm", None)
-    with pytest.raises(BackendError, match=r"vLLM is not installed .*install evalkit\[gpu\] \(CUDA\) or evalkit\[cpu\]"):
+    message = r"vLLM is not installed .*install evalkit\[gpu\] \(CUDA\) or evalkit\[cpu\]"
+    with pytest.raises(BackendError, match=message):
         VLLMBackend("org/model", BackendConfig(), cpu=False)
 
 
