@@ -305,3 +305,18 @@ def test_paired_comparison_counts_wins_losses_and_shared_problems_only():
     assert result.to_dict()["distinguishable"] is result.distinguishable
     with pytest.raises(EvalkitError, match="share fewer than 2 problems"):
         paired_comparison(a[:1], b)
+
+
+def test_paired_comparison_resamples_every_shared_problem_seeded():
+    # One problem differs (the first), the rest tie: a bootstrap that never drew the first would give [0, 0].
+    a = compute(outcomes_from_counts([4] + [2] * 9, 4), n=4).per_problem
+    b = compute(outcomes_from_counts([0] + [2] * 9, 4), n=4).per_problem
+    result = paired_comparison(a, b)
+    assert result.ci.high > 0 and result.confidence == 0.95 and result.wins == ("p0",)
+    assert paired_comparison(a, b) == result  # seeded: the same runs give the same interval
+    assert paired_comparison(a, b, seed=7).ci != result.ci
+    two = paired_comparison(a[:2], b[:2], bootstrap=50)  # two shared problems are enough
+    assert two.problems == 2
+    with pytest.raises(EvalkitError, match=r"^the two runs share fewer than 2 problems; compare runs on the same "
+                       r"dataset$"):  # fmt: skip
+        paired_comparison(a[:1], b)
