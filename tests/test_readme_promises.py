@@ -238,3 +238,52 @@ def test_leaderboard_options_do_what_the_readme_says(runs_root, data_env, tmp_pa
 
     other = invoke("leaderboard", runs_root, "--out", tmp_path / "x", "--dataset", "math500")
     assert other.exit_code != 0 or "no runs" in other.output.lower()
+
+
+def test_the_end_of_run_table_gives_what_the_readme_lists(data_env, tmp_path):
+    # README: "at the end a table gives avg@n with its 95% interval, pass@k for k = 1, 2, 4, … n, maj@n, truncation
+    # rate, mean output tokens, wall time and tokens/s, and the run directory".
+    state = ServerState()
+    with serve(state) as url:
+        output = ok(invoke(*run_args(url, tmp_path, "--limit", "2", "-n", "4")))
+    for row in ("avg@4", "95% CI", "pass@1", "pass@2", "pass@4", "maj@4", "truncated", "mean output tokens",
+                "wall time", "tokens/s"):  # fmt: skip
+        assert row in output, row
+    assert "pass@3" not in output
+    assert only_run_dir(tmp_path).name[:20] in output.replace("\n", "").replace(" ", "")
+
+
+def test_templates_are_the_ones_the_readme_describes():
+    # README: "Prompt templates (named, versioned, hashed into the run): `dapo` (DAPO's prompt, last line `Answer:
+    # $Answer`), `r1` (... no system prompt, "Please reason step by step, and put your final answer within
+    # \boxed{}.", the response starts with `<think>\n`), `boxed` (the boxed directive as the system prompt), ...,
+    # `orz` (Open-Reasoner-Zero's completion prompt), `plain`".
+    from evalkit.data.prompts import TEMPLATES
+
+    directive = "Please reason step by step, and put your final answer within \\boxed{}."
+    assert set(TEMPLATES) == {"dapo", "r1", "boxed", "qwen-boxed", "orz", "plain"}
+    dapo = TEMPLATES["dapo"].messages("What is 1+1?")
+    assert dapo[-1]["role"] == "user" and "Answer: $Answer" in dapo[-1]["content"] and "What is 1+1?" in dapo[-1][
+        "content"]  # fmt: skip
+    assert TEMPLATES["r1"].messages("Q") == [{"role": "user", "content": f"Q\n{directive}"}]
+    assert TEMPLATES["r1"].assistant_prefix == "<think>\n"
+    assert TEMPLATES["boxed"].messages("Q") == [{"role": "system", "content": directive}, {"role": "user",
+                                                                                          "content": "Q"}]  # fmt: skip
+    assert TEMPLATES["orz"].completion and "Q" in TEMPLATES["orz"].completion_text("Q")
+    assert TEMPLATES["plain"].messages("Q") == [{"role": "user", "content": "Q"}]
+    hashes = {t.sha256 for t in TEMPLATES.values()}
+    assert len(hashes) == len(TEMPLATES) and all(len(h) == 64 for h in hashes)
+
+
+def test_equivalent_answers_vote_together():
+    # README: "maj@k: majority vote over extracted answers (equivalent answers vote together; ties go to the answer
+    # given first)".
+    from evalkit.metrics import majority_vote
+    from evalkit.pipeline.rescore import sample_outcome
+
+    answers = ["7", "025", "25", "\\boxed{25}"]
+    outcomes = [sample_outcome("p", i, a, a != "7", None, "stop", 10) for i, a in enumerate(answers)]
+    assert len({o.vote for o in outcomes[1:]}) == 1 and outcomes[0].vote != outcomes[1].vote
+    assert majority_vote(outcomes).correct  # three ways of writing 25 outvote the 7 given first
+    cut = sample_outcome("p", 0, None, False, "timeout", "length", 5)
+    assert cut.vote is None and cut.truncated is True and cut.error is False  # no answer: no vote, no error
