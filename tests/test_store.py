@@ -287,3 +287,28 @@ def test_run_dirs_are_found_below_the_given_paths_once_each(tmp_path):
         (tmp_path / name / MANIFEST).write_text("{}")
     found = list(iter_run_dirs([tmp_path, tmp_path / "a", Path(tmp_path / "b" / ".." / "a")]))
     assert found == [tmp_path / "a", tmp_path / "b" / "c"]
+
+
+def test_a_second_writer_is_told_who_holds_the_run_and_since_when(tmp_path):
+    import socket
+
+    lock = RunLock(tmp_path)
+    lock.acquire()
+    try:
+        since = json.loads((tmp_path / ".lock").read_text())["since"]
+        holder = f"process {os.getpid()} on {socket.gethostname()} (since {since})"
+        with pytest.raises(EvalkitError) as error:
+            RunLock(tmp_path).acquire()
+        assert str(error.value) == (
+            f"{tmp_path} is being written by {holder}; wait for it to finish, or pass --wait to start when it does"
+        )
+        # What the file says is only for the message: an older or foreign record still gives one clear line.
+        (tmp_path / ".lock").write_text(json.dumps({"pid": 12, "host": "gpu-7"}))
+        with pytest.raises(EvalkitError, match=r"being written by process 12 on gpu-7 \(since \?\);"):
+            RunLock(tmp_path).acquire()
+        for foreign in ("not json", "[1]", '{"pid": 3}', "\udcff"):
+            (tmp_path / ".lock").write_text(foreign, errors="surrogateescape")
+            with pytest.raises(EvalkitError, match="is being written by another process; wait"):
+                RunLock(tmp_path).acquire()
+    finally:
+        lock.release()
