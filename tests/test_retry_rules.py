@@ -23,7 +23,7 @@ def test_client_errors_and_permanent_server_answers_are_not(status):
 
 
 def test_the_transient_statuses_are_exactly_these():
-    assert retry.TRANSIENT_STATUS == {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
+    assert {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529} == retry.TRANSIENT_STATUS
 
 
 def test_network_failures_from_every_http_stack_are_transport_errors():

@@ -50,6 +50,8 @@ def keys(samples: list[dict]) -> set[tuple[str, int]]:
 
 
 def test_run_survives_every_fault_with_exactly_n_samples_per_problem(env, gold, tmp_path):
+    # README: "retries with exponential backoff and jitter on 429, 5xx, timeouts, stalled streams and dropped
+    # connections"
     faults = Faults(
         status_503={1, 4}, status_429={2}, retry_after_s=0.3, slow={6}, slow_s=4.0, drop_connection={8}, max_choices=3
     )
@@ -71,6 +73,7 @@ def test_run_survives_every_fault_with_exactly_n_samples_per_problem(env, gold, 
 
 
 def test_the_api_key_is_sent_but_never_written(env, gold, tmp_path):
+    # README: "The API key is read from the environment ... and never written to disk or logs"
     state = ServerState(gold=gold)
     with serve(state) as url:
         result = run_cli(command(url, tmp_path / "run"), env)
@@ -141,6 +144,8 @@ def test_a_dead_server_stops_the_run_with_a_clear_message(env, tmp_path):
 
 
 def test_server_gone_mid_run_keeps_samples_and_says_how_to_resume(env, gold, tmp_path):
+    # README: "If a server dies or memory runs out mid-run, evalkit stops with one line saying how many samples are
+    # saved and that rerunning resumes."
     # every request after the 3rd gets 503s until retries run out
     faults = Faults(status_503=set(range(4, 200)), max_choices=1)
     state = ServerState(gold=gold, faults=faults)
@@ -174,6 +179,7 @@ def test_a_different_configuration_in_the_same_directory_is_refused(env, gold, t
 
 
 def test_load_spreads_over_several_servers(env, gold, tmp_path):
+    # README: "Repeat `--base-url` to spread load over several servers."
     first, second = ServerState(gold=gold, latency_s=0.05), ServerState(gold=gold, latency_s=0.05)
     with serve(first) as url_a, serve(second) as url_b:
         result = run_cli(command(url_a, tmp_path / "run") + ["--base-url", url_b], env)
@@ -183,6 +189,7 @@ def test_load_spreads_over_several_servers(env, gold, tmp_path):
 
 
 def test_a_preset_sets_the_protocol_and_flags_override_it_on_record(env, gold, tmp_path):
+    # README: "any flag overrides them and the override is recorded"
     state = ServerState(gold=gold)
     with serve(state) as url:
         args = [sys.executable, "-m", "evalkit", "run", "DAPO-Qwen-32B", "--backend", "openai", "--base-url", url,
@@ -297,6 +304,8 @@ def test_a_temperature_the_model_rejects_stops_the_run_with_one_line(env, gold, 
 
 
 def test_dry_run_prints_the_requests_and_worst_case_cost_and_starts_nothing(env, gold, tmp_path):
+    # README: "`evalkit run ... --dry-run` prints the requests ..., the worst-case tokens ... and the worst-case cost,
+    # and starts nothing."
     state = ServerState(gold=gold)
     with serve(state) as url:
         result = run_cli(command(url, tmp_path / "run", "--price-input", "2", "--price-output", "8", "--dry-run"), env)

@@ -84,7 +84,7 @@ def test_an_event_with_choices_and_an_error_field_is_an_event():
         ("not json", "the server sent an event that is not JSON: 'not json'"),
         ("x" * 200, f"the server sent an event that is not JSON: {'x' * 120!r}"),
         ("[1, 2]", "the server sent an event that is not a JSON object: '[1, 2]'"),
-        ("[" + "1, " * 100 + "1]", f"the server sent an event that is not a JSON object: {('[' + '1, ' * 100)[:120]!r}"),
+        ("[" + "1, " * 100 + "1]", "the server sent an event that is not a JSON object: " + repr(("[" + "1, " * 100)[:120])),
     ],
 )
 def test_an_event_that_is_not_a_json_object_is_named(payload, message):
