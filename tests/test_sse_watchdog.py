@@ -78,13 +78,16 @@ def test_an_event_with_choices_and_an_error_field_is_an_event():
     assert got == [event] and raised is None
 
 
+LONG_ARRAY = "[" + "1, " * 100 + "1]"
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
         ("not json", "the server sent an event that is not JSON: 'not json'"),
         ("x" * 200, f"the server sent an event that is not JSON: {'x' * 120!r}"),
         ("[1, 2]", "the server sent an event that is not a JSON object: '[1, 2]'"),
-        ("[" + "1, " * 100 + "1]", "the server sent an event that is not a JSON object: " + repr(("[" + "1, " * 100)[:120])),
+        (LONG_ARRAY, f"the server sent an event that is not a JSON object: {LONG_ARRAY[:120]!r}"),
     ],
 )
 def test_an_event_that_is_not_a_json_object_is_named(payload, message):
