@@ -89,15 +89,28 @@ def todays_order(modules: list[str], today: datetime.date) -> list[str]:
     return modules[start:] + modules[:start]
 
 
-def run_mutmut(module: str, max_children: int, deadline: float | None, log: Path) -> bool:
-    """mutmut on one module's mutants; False when the budget ran out first (the run is stopped, its results kept)."""
+def survivors_of(module: str) -> list[str]:
+    """The module's mutants that survived (or no test reached) when it was last run."""
+    meta = MUTANTS / f"{module}.meta"
+    if not meta.is_file():
+        return []
+    results = json.loads(meta.read_text())["exit_code_by_key"]
+    return sorted(name for name, code in results.items() if code not in NOT_CHECKED and code not in CAUGHT)
+
+
+def run_mutmut(
+    module: str, max_children: int, deadline: float | None, log: Path, names: list[str] | None = None
+) -> bool:
+    """mutmut on one module's mutants (or only `names`); False when the budget ran out first (the run is stopped,
+    its results kept)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(MUTANTS), *filter(None, [env.get("PYTHONPATH")])])
     env.setdefault("EVALKIT_SHARED_DIR", str(ROOT.parent / "shared"))
     # A subprocess that imports evalkit must find the mutated copy; a PYTHONPATH entry that did not exist when the
     # interpreter started is never looked at again, so the folder exists before mutmut starts.
     MUTANTS.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), f"{dotted(module)}.*"]
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
+               *(names or [f"{dotted(module)}.*"])]  # fmt: skip
     with open(log, "ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
         out.flush()
@@ -152,6 +165,9 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--survivors", type=Path, default=MUTANTS / "survivors.txt")
     parser.add_argument("--fail-under", type=float, default=None, help="exit 1 if a module finished below this %%")
+    parser.add_argument(
+        "--survivors-only", action="store_true", help="run again only what survived last time (after new tests)"
+    )
     args = parser.parse_args()
     try:
         import mutmut  # noqa: F401
@@ -171,7 +187,11 @@ def main() -> int:
         if deadline is not None and time.monotonic() > deadline - 60:
             break
         started = time.monotonic()
-        complete = run_mutmut(module, args.max_children, deadline, log)
+        names = survivors_of(module) if args.survivors_only else None
+        if names == []:
+            complete = True  # nothing survived last time: nothing to run again
+        else:
+            complete = run_mutmut(module, args.max_children, deadline, log, names)
         result = score(module)
         scores.append(result)
         if complete:
