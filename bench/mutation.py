@@ -188,10 +188,8 @@ def main() -> int:
             break
         started = time.monotonic()
         names = survivors_of(module) if args.survivors_only else None
-        if names == []:
-            complete = True  # nothing survived last time: nothing to run again
-        else:
-            complete = run_mutmut(module, args.max_children, deadline, log, names)
+        # Nothing survived last time: nothing to run again.
+        complete = names == [] or run_mutmut(module, args.max_children, deadline, log, names)
         result = score(module)
         scores.append(result)
         if complete:
