@@ -142,3 +142,33 @@ def test_a_stall_and_another_cancellation_together_stay_a_cancellation():
             await task
 
     asyncio.run(main())
+
+
+def test_data_lines_with_or_without_the_space_and_without_blank_lines_between_events():
+    # Servers differ: `data: {...}` or `data:{...}`, and some send no blank line between events.
+    got, raised, _ = read(['data:{"a": 1}', 'data: {"b": 2}', 'data:{"c": 3}', "data: [DONE]"])
+    assert got == [{"a": 1}, {"b": 2}, {"c": 3}] and raised is None
+
+
+def test_a_multi_line_event_whose_first_line_ends_in_a_brace_is_joined():
+    got, raised, _ = read(['data: {"a": {"b": 1}', "data: }", "", "data: [DONE]", ""])
+    assert got == [{"a": {"b": 1}}] and raised is None
+
+
+def test_a_multi_line_event_with_choices_and_an_error_field_is_an_event():
+    got, raised, _ = read(["data: {", 'data: "choices": [{"index": 0}], "error": null}', "", "data: [DONE]", ""])
+    assert got == [{"choices": [{"index": 0}], "error": None}] and raised is None
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [*data({"a": 1})],  # closed after a whole event
+        [*data({"a": 1}), 'data: {"b":'],  # closed in the middle of an event
+        [],  # closed before anything
+    ],
+)
+def test_a_stream_closed_before_done_is_incomplete(lines):
+    _, raised, _ = read(lines)
+    assert type(raised).__name__ == "StreamEnded"
+    assert str(raised) == "the connection closed before the stream was complete"
