@@ -103,7 +103,8 @@ def test_what_no_dialect_can_fix_is_said_as_the_server_said_it(rejection, params
     [
         ("temperature", "Only the default (1) value is supported", False, "rerun with --temperature 1, the only value"),
         ("top_p", "top_p is not supported with this model", True, "rerun with --top-p 1: it takes no top_p at all"),
-        ("top_p", "top_p must be at most 0.9", False, "rerun with a top_p its provider documents for this model (--top-p)"),
+        ("top_p", "top_p must be at most 0.9", False, "rerun with a top_p its provider documents for this model "
+         "(--top-p)"),
     ],
 )  # fmt: skip
 def test_a_refused_sampling_value_stops_the_run_with_the_flag_to_change(name, message, refuses, hint):
