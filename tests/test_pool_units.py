@@ -44,9 +44,12 @@ def test_outcomes_that_succeed_carry_their_time():
 
 
 def test_workers_that_cannot_start_stop_the_pool_with_one_clear_error():
-    with BoundedPool("pool_tasks_that_do_not_exist.compare", workers=1, timeout=5) as pool:
-        with pytest.raises(WorkerStartError, match=r"verifier worker processes fail to start \(exit code 1\)"):
-            pool.map([None])
+    failing = r"verifier worker processes fail to start \(exit code 1\)"
+    with (
+        BoundedPool("pool_tasks_that_do_not_exist.compare", workers=1, timeout=5) as pool,
+        pytest.raises(WorkerStartError, match=failing),
+    ):
+        pool.map([None])
 
 
 def test_poll_returns_when_its_timeout_passes_with_nothing_finished():
