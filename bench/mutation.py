@@ -89,13 +89,15 @@ def todays_order(modules: list[str], today: datetime.date) -> list[str]:
     return modules[start:] + modules[:start]
 
 
-def survivors_of(module: str) -> list[str]:
-    """The module's mutants that survived (or no test reached) when it was last run."""
+def survivors_of(module: str, unchecked_too: bool = False) -> list[str] | None:
+    """The module's mutants that survived (or no test reached) when it was last run, and with `unchecked_too` those
+    never checked; None when that is all of them (or mutmut has not generated them yet)."""
     meta = MUTANTS / f"{module}.meta"
     if not meta.is_file():
-        return []
+        return None
     results = json.loads(meta.read_text())["exit_code_by_key"]
-    return sorted(name for name, code in results.items() if code not in NOT_CHECKED and code not in CAUGHT)
+    names = sorted(name for name, code in results.items() if code not in CAUGHT and (unchecked_too or code is not None))
+    return None if len(names) == len(results) else names
 
 
 def run_mutmut(
@@ -168,6 +170,9 @@ def main() -> int:
     parser.add_argument(
         "--survivors-only", action="store_true", help="run again only what survived last time (after new tests)"
     )
+    parser.add_argument(
+        "--skip-killed", action="store_true", help="leave out mutants already killed (resume an interrupted run)"
+    )
     args = parser.parse_args()
     try:
         import mutmut  # noqa: F401
@@ -187,7 +192,7 @@ def main() -> int:
         if deadline is not None and time.monotonic() > deadline - 60:
             break
         started = time.monotonic()
-        names = survivors_of(module) if args.survivors_only else None
+        names = survivors_of(module, unchecked_too=args.skip_killed) if args.survivors_only or args.skip_killed else None
         # Nothing survived last time: nothing to run again.
         complete = names == [] or run_mutmut(module, args.max_children, deadline, log, names)
         result = score(module)
