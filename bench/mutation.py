@@ -192,7 +192,8 @@ def main() -> int:
         if deadline is not None and time.monotonic() > deadline - 60:
             break
         started = time.monotonic()
-        names = survivors_of(module, unchecked_too=args.skip_killed) if args.survivors_only or args.skip_killed else None
+        again = args.survivors_only or args.skip_killed
+        names = survivors_of(module, unchecked_too=args.skip_killed) if again else None
         # Nothing survived last time: nothing to run again.
         complete = names == [] or run_mutmut(module, args.max_children, deadline, log, names)
         result = score(module)
