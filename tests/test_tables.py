@@ -37,6 +37,8 @@ def test_cells_as_people_read_them():
     assert cells["reported_text"] == "45.0 (avg@16)" and cells["difference"] == "-1.7"
     (reported,) = tables.display_rows(frame(REPORTED))
     assert reported["reported_text"] == "avg@32" and reported["difference"] == "" and reported["ci"] == ""
+    without_metric = tables.display_rows(frame(REPORTED, {**REPORTED, "reported_metric": None}))[1]
+    assert without_metric["reported_text"] == ""  # pandas makes the missing text NaN: still no text
     (plain,) = tables.display_rows(frame(IMPORTED_WITHOUT_REPORT))
     assert plain["reported_text"] == "" and plain["difference"] == "" and plain["temperature"] == "0.0"
     positive = tables.display_rows(frame({**MEASURED, "difference": 2.04}))[0]["difference"]
