@@ -127,3 +127,38 @@ def test_a_refused_parameter_asked_at_1_is_left_out_with_a_note_once():
     after = body(dialect, ones)
     assert "top_p" not in after and after["temperature"] == 1.0
     assert dialect.describe()["sampling_not_sent"] == ["top_p"]
+
+
+@pytest.mark.parametrize("order", [("n", "seed"), ("seed", "max_tokens"), ("seed", "top_p")])
+def test_every_field_of_one_answer_keeps_its_note_whatever_the_order(order):
+    dialect = Dialect()
+    ones = SamplingConfig(n=4, temperature=1.0, top_p=1.0, max_tokens=1000, seed=0)
+    notes = dialect.adapt(refused(*order), body(dialect, ones), {})
+    assert len(notes) == 2 and dialect.learned == notes
+
+
+SENT = {"model": "m", "messages": [], "n": 4, "temperature": 0.6, "top_p": 0.95, "max_tokens": 100, "seed": 3,
+        "top": 5, "stream": True}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("message", "param", "code", "fields", "is_refusal"),
+    [
+        ("Unsupported parameter", "max_tokens", None, ("max_tokens",), True),  # param named: taken as given
+        ("Unsupported parameter: seed", "logprobs", None, ("seed",), True),  # a param not sent: read the message
+        ("max_tokens is too big for this model", "max_tokens", "unsupported_parameter", ("max_tokens",), True),
+        ("seed is not valid here", None, "unknown_parameter", ("seed",), True),
+        ("max_tokens is too large", None, None, (), False),  # a value, not the parameter
+        ("Extra inputs are not permitted: model, messages, prompt, seed", None, None, ("seed",), True),
+        ("parameter n is not supported", None, None, (), True),  # a short name counts only quoted
+        ("parameter 'n' is not supported", None, None, ("n",), True),
+        ("unknown parameter top", None, None, ("top",), True),  # three letters: a whole word is enough
+        ("unknown parameter top_k", None, None, (), True),
+        ("temperature must be 1", None, None, ("temperature",), False),  # sampling values count without refusal
+    ],
+)  # fmt: skip
+def test_which_fields_a_rejection_is_about(message, param, code, fields, is_refusal):
+    from evalkit.backends.dialect import read_rejection
+
+    rejection = read_rejection(message, param, code, SENT)
+    assert rejection.fields == fields and rejection.refused is is_refusal and rejection.message == message
