@@ -308,12 +308,13 @@ def test_paired_comparison_counts_wins_losses_and_shared_problems_only():
 
 
 def test_paired_comparison_resamples_every_shared_problem_seeded():
-    # One problem differs (the first), the rest tie: a bootstrap that never drew the first would give [0, 0].
-    a = compute(outcomes_from_counts([4] + [2] * 9, 4), n=4).per_problem
-    b = compute(outcomes_from_counts([0] + [2] * 9, 4), n=4).per_problem
+    # One problem differs (the first), the rest are solved by both every time (no resampling noise): a bootstrap that
+    # never drew the first would give exactly [0, 0].
+    a = compute(outcomes_from_counts([4] + [4] * 9, 4), n=4).per_problem
+    b = compute(outcomes_from_counts([0] + [4] * 9, 4), n=4).per_problem
     result = paired_comparison(a, b)
-    assert result.ci.high > 0 and result.confidence == 0.95 and result.wins == ("p0",)
-    assert paired_comparison(a, b) == result  # seeded: the same runs give the same interval
+    assert result.ci.high > 0 and result.confidence == 0.95 and result.wins == ("p0",) and result.ties == 9
+    assert paired_comparison(a, b) == result == paired_comparison(a, b, seed=0)  # seeded, with seed 0 by default
     assert paired_comparison(a, b, seed=7).ci != result.ci
     two = paired_comparison(a[:2], b[:2], bootstrap=50)  # two shared problems are enough
     assert two.problems == 2
