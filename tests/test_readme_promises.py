@@ -287,3 +287,27 @@ def test_equivalent_answers_vote_together():
     assert majority_vote(outcomes).correct  # three ways of writing 25 outvote the 7 given first
     cut = sample_outcome("p", 0, None, False, "timeout", "length", 5)
     assert cut.vote is None and cut.truncated is True and cut.error is False  # no answer: no vote, no error
+
+
+def test_the_progress_bar_shows_samples_done_tokens_per_second_and_eta():
+    # README: "A progress bar shows samples done, tokens/s and ETA".
+    import io
+
+    from rich.console import Console
+
+    from evalkit.pipeline.run import RunProgress
+    from evalkit.report.terminal import RunProgressView
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=140, color_system=None)
+    view = RunProgressView(console)
+    state = RunProgress(total=40, done=10)
+    view.started(state, {"dataset": "aime24", "resumed": 10, "to_generate": 30, "run_dir": "runs/x"})
+    state.done, state.generated, state.output_tokens = 25, 15, 3000
+    state.started -= 10.0  # ten seconds in: 300 tok/s
+    view.sampled(state)
+    view.progress.refresh()
+    view.stopped()
+    text = console.file.getvalue()
+    assert "resuming runs/x: 10 samples on disk, 30 to go" in text
+    assert "25/40 samples" in text and "tok/s" in text and "ETA" in text
+    assert re.search(r"\b(29\d|30\d)\.\d tok/s", text)
