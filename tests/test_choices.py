@@ -80,6 +80,19 @@ def test_a_finish_reason_counts_once_and_a_failed_choice_is_not_finished():
     assert assembler.unfinished == [2] and assembler.done == {0}
 
 
+def test_a_failed_choice_does_not_hide_the_others_of_its_event():
+    assembler = StreamAssembler(chat=True, asked=2)
+    event = {"choices": [{"index": 0, "delta": {}, "finish_reason": "error"},
+                         {"index": 1, "delta": {"content": "fine"}, "finish_reason": "stop"}]}  # fmt: skip
+    (finished,) = assembler.feed(event)
+    assert finished.index == 1 and finished.text == "fine" and assembler.failed == {0: "error"}
+
+
+def test_a_completions_choice_without_text_is_empty_text():
+    (choice,), _ = response_choices({"choices": [{"finish_reason": "length", "text": None}]}, chat=False)
+    assert choice.text == "" and choice.reasoning is None
+
+
 def test_a_choice_without_an_index_is_choice_0():
     assembler = StreamAssembler(chat=True, asked=1)
     assembler.feed({"choices": [{"delta": {"content": "only"}}]})
@@ -117,16 +130,16 @@ def test_a_whole_response_with_one_choice_has_exact_counts():
 
 def test_a_whole_response_with_several_choices_splits_usage_as_an_estimate_unless_token_ids_say():
     body = {
-        "prompt_token_ids": [1, 2, 3],
+        "prompt_token_ids": [1, 2, 3],  # vLLM's exact prompt, preferred to usage's count
         "choices": [
+            {"index": 2, "finish_reason": "abort", "text": ""},
             {"index": 0, "finish_reason": "stop", "text": "a"},
             {"index": 1, "finish_reason": "length", "text": "b", "token_ids": [4, 5, 6, 7]},
-            {"index": 2, "finish_reason": "abort", "text": ""},
         ],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 10, "completion_tokens_details": {"reasoning_tokens": 4}},
+        "usage": {"prompt_tokens": 7, "completion_tokens": 10, "completion_tokens_details": {"reasoning_tokens": 4}},
     }
     finished, failed = response_choices(body, chat=False)
-    assert failed == [2]
+    assert failed == [2]  # a failed choice first does not hide the ones after it
     assert [(c.index, c.text, c.output_tokens, c.tokens_exact) for c in finished] == [(0, "a", 3, False),
                                                                                       (1, "b", 4, True)]  # fmt: skip
     assert all(c.prompt_tokens == 3 and c.reasoning_tokens is None and c.reasoning is None for c in finished)
@@ -146,5 +159,5 @@ def test_a_whole_response_without_usage_has_no_counts():
 
 
 def test_a_body_without_a_choices_list_is_refused():
-    with pytest.raises(ValueError, match="the response has no `choices` list"):
+    with pytest.raises(ValueError, match="^the response has no `choices` list$"):
         response_choices({"choices": None}, chat=True)
