@@ -162,3 +162,11 @@ def test_which_fields_a_rejection_is_about(message, param, code, fields, is_refu
 
     rejection = read_rejection(message, param, code, SENT)
     assert rejection.fields == fields and rejection.refused is is_refusal and rejection.message == message
+
+
+def test_the_prompt_of_a_completions_request_is_never_taken_for_a_refused_field():
+    from evalkit.backends.dialect import read_rejection
+
+    sent = {"model": "m", "prompt": "Solve: 1+1", "seed": 3, "max_tokens": 10}
+    rejection = read_rejection("Unsupported parameter: seed (and the prompt is fine)", None, None, sent)
+    assert rejection.fields == ("seed",)
