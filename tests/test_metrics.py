@@ -318,7 +318,10 @@ def test_paired_comparison_resamples_every_shared_problem_seeded():
     noisy_a = compute(outcomes_from_counts([4] + [2] * 9, 4), n=4).per_problem
     noisy_b = compute(outcomes_from_counts([0] + [2] * 9, 4), n=4).per_problem
     noisy = paired_comparison(noisy_a, noisy_b)
-    assert paired_comparison(noisy_a, noisy_b, seed=0) == noisy  # seed 0 unless another is asked for
+    # seed 0 unless another is asked for (50 draws: few enough that the seed shows in the interval)
+    few = paired_comparison(noisy_a, noisy_b, bootstrap=50)
+    assert few == paired_comparison(noisy_a, noisy_b, bootstrap=50, seed=0)
+    assert few != paired_comparison(noisy_a, noisy_b, bootstrap=50, seed=1)
     assert paired_comparison(noisy_a, noisy_b, seed=7).ci != noisy.ci
     two = paired_comparison(a[:2], b[:2], bootstrap=50)  # two shared problems are enough
     assert two.problems == 2
