@@ -141,6 +141,8 @@ def test_one_shot_check_shares_one_worker_per_rule_set():
     assert shared.workers == 1 and shared._pool is not None and len(shared._pool.workers) == 1
     assert check("\\boxed{3}", "3", rules="strict-int").correct
     assert ("strict-int", DEFAULT_TIMEOUT_S) in verifier_module._shared
+    assert check(*half(3), timeout=2.5).correct  # another bound: another shared verifier, with that bound
+    assert verifier_module._shared[("math", 2.5)].timeout == 2.5
 
 
 def test_a_timed_out_symbolic_check_is_a_wrong_verdict_that_says_why(monkeypatch):
