@@ -119,3 +119,8 @@ def test_the_readme_section_when_the_markers_appear_again_or_only_one_is_there(t
         readme.write_text(f"intro\n{only}\n")
         with pytest.raises(EvalkitError, match="section to fill"):
             tables.update_readme(readme, frame(MEASURED), "aime24")
+
+
+def test_a_column_a_row_lacks_is_an_empty_cell():
+    text = tables.to_markdown(frame(REPORTED), [("model", "model"), ("pass@32", "pass@32")])
+    assert text.splitlines()[2] == "| paper/m |  |"
