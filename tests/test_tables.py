@@ -124,3 +124,9 @@ def test_the_readme_section_when_the_markers_appear_again_or_only_one_is_there(t
 def test_a_column_a_row_lacks_is_an_empty_cell():
     text = tables.to_markdown(frame(REPORTED), [("model", "model"), ("pass@32", "pass@32")])
     assert text.splitlines()[2] == "| paper/m |  |"
+
+
+def test_reported_vs_rescored_from_a_frame_without_a_notes_column():
+    bare = {k: v for k, v in MEASURED.items() if k != "notes"}
+    (line,) = tables.reported_vs_rescored_markdown(frame(bare)).splitlines()[2:]
+    assert line == "| org/m | measured | avg@16 | 45.0 | 43.3 | -1.7 |  |"
