@@ -44,12 +44,21 @@ def test_outcomes_that_succeed_carry_their_time():
 
 
 def test_workers_that_cannot_start_stop_the_pool_with_one_clear_error():
-    failing = r"verifier worker processes fail to start \(exit code 1\)"
     with (
         BoundedPool("pool_tasks_that_do_not_exist.compare", workers=1, timeout=5) as pool,
-        pytest.raises(WorkerStartError, match=failing),
+        pytest.raises(WorkerStartError) as error,
     ):
         pool.map([None])
+    assert str(error.value) == (
+        "verifier worker processes fail to start (exit code 1); if evalkit is used from a script, put the calling "
+        'code under `if __name__ == "__main__":` (multiprocessing re-imports the main module in each worker)'
+    )
+
+
+def test_a_crashed_task_says_how_long_it_ran():
+    with BoundedPool("pool_tasks.die", workers=1, timeout=5) as pool:
+        (outcome,) = pool.map([None])
+    assert outcome.error == "crashed: worker exited (7)" and 0 < outcome.seconds < 5
 
 
 def test_poll_returns_when_its_timeout_passes_with_nothing_finished():
