@@ -16,7 +16,7 @@ ifneq ($(wildcard $(SHARED)/data/aime24.jsonl),)
 export EVALKIT_DATA_DIR ?= $(abspath $(SHARED)/data)
 endif
 
-.PHONY: install-cpu demo test test-integration test-all bench lint leaderboards
+.PHONY: install-cpu demo test test-slow test-integration test-all mutation bench lint leaderboards
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,18 @@ test: $(STAMP)
 
 test-integration: $(STAMP)
 	$(BIN)/pytest -m integration
+
+# The long fuzzing (marker slow): every command line at length, the verifier on thousands of LaTeX-ish texts.
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow
+
+# Mutation testing (mutmut, the `mutation` extra) of the modules that carry the README's promises, module by module:
+# the kill rate per module, and every surviving mutant with its diff in mutants/survivors.txt. Modules and a time
+# budget through MUTATION_ARGS, e.g. MUTATION_ARGS="evalkit/metrics.py --budget-minutes 20" (bench/mutation.py).
+MUTATION_ARGS ?=
+mutation: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[mutation]'
+	$(BIN)/python bench/mutation.py $(MUTATION_ARGS)
 
 test-all: $(STAMP)
 	$(BIN)/pytest -m ""

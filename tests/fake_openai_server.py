@@ -118,6 +118,7 @@ class ServerState:
     peak_in_flight: int = 0
     streamed_events: int = 0
     seen_auth: list[str] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request, in arrival order
     bodies: list[dict] = field(default_factory=list)
     record_bodies: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -262,6 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.requests += 1
             number = state.requests
+            state.arrivals.append(time.monotonic())
             state.seen_auth.append(self.headers.get("Authorization", ""))
             if state.record_bodies:
                 state.bodies.append(payload)

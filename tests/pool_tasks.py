@@ -37,3 +37,17 @@ def pid(_payload) -> int:
 
 def niceness(_payload) -> int:
     return os.nice(0)
+
+
+def address_space_limit(_payload) -> tuple[int, int]:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_AS)
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def recurse(depth: int) -> int:
+    return recurse(depth + 1)

@@ -89,6 +89,7 @@ def no_engine():
 
 
 def test_every_completion_is_on_disk_before_the_next_is_asked_for_and_generation_never_waits(aime, tmp_path):
+    # README: "stores every completion the moment it exists" (and ARCHITECTURE: generation never waits for verification)
     run_dir = tmp_path / "run"
     ids = [p.id for p in aime.problems[:5]]
     slow = {(ids[0], 0), (ids[1], 1), (ids[2], 2), (ids[3], 3)}
@@ -150,6 +151,7 @@ KILL_SCRIPT = textwrap.dedent(
 
 
 def test_a_kill_9_during_verification_loses_no_completion_and_the_rerun_only_verifies(aime, shared_data, tmp_path):
+    # README: "Running the same command again resumes" after a kill: nothing that arrived is lost
     run_dir = tmp_path / "run"
     ids = [p.id for p in aime.problems[:5]]
     slow = [(ids[0], 1), (ids[2], 3), (ids[4], 0)]
@@ -273,6 +275,7 @@ def test_an_interrupted_wait_still_lets_the_verification_thread_leave_the_pool_b
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_stops_at_once_during_a_check_with_the_resume_hint(data_env, tmp_path, how):
+    # README: "evalkit stops with one line saying how many samples are saved and that rerunning resumes"
     script = INTERRUPT_SCRIPT.format(tests=str(TESTS), repo=str(REPO), output=str(tmp_path / "runs"), endless=ENDLESS)
     process = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -64,6 +64,7 @@ def test_streaming_submit_and_poll_return_each_outcome_once():
 
 
 def test_a_task_past_its_cpu_bound_is_killed_and_its_batch_goes_on_elsewhere():
+    # README: "every symbolic comparison runs in a worker process that is killed when it passes `--verify-timeout`"
     # One slow task in the middle of a long list: more tasks than workers, so batches of several are in flight.
     payloads = [0.01] * 20 + [30.0] + [0.01] * 20
     with BoundedPool("pool_tasks.spin", workers=2, timeout=1.0) as pool:
@@ -106,6 +107,7 @@ def test_a_crashing_task_is_an_outcome_and_the_pool_goes_on():
 
 
 def test_a_runaway_allocation_hits_the_memory_cap():
+    # README: "a runaway expression hits a 4 GB memory cap" (the cap itself: test_check_many.py)
     with BoundedPool("pool_tasks.allocate", workers=1, timeout=20, memory_limit=512 * 1024**2) as pool:
         big, small = pool.map([2 * 1024**3, 1024])
     assert big.error == "error: out of memory"
@@ -172,6 +174,7 @@ def test_workers_die_with_their_parent_even_after_kill_9(how):
 
 
 def test_workers_never_re_import_the_callers_main_script(tmp_path):
+    # README: "Workers start from a fork server and never re-import your main script."
     """A script read from stdin, with no __main__ guard, that verifies: multiprocessing would re-run it per worker."""
     marker = tmp_path / "runs.txt"
     script = textwrap.dedent(

@@ -50,6 +50,8 @@ def keys(samples: list[dict]) -> set[tuple[str, int]]:
 
 
 def test_run_survives_every_fault_with_exactly_n_samples_per_problem(env, gold, tmp_path):
+    # README: "retries with exponential backoff and jitter on 429, 5xx, timeouts, stalled streams and dropped
+    # connections"
     faults = Faults(
         status_503={1, 4}, status_429={2}, retry_after_s=0.3, slow={6}, slow_s=4.0, drop_connection={8}, max_choices=3
     )
@@ -71,6 +73,7 @@ def test_run_survives_every_fault_with_exactly_n_samples_per_problem(env, gold, 
 
 
 def test_the_api_key_is_sent_but_never_written(env, gold, tmp_path):
+    # README: "The API key is read from the environment ... and never written to disk or logs"
     state = ServerState(gold=gold)
     with serve(state) as url:
         result = run_cli(command(url, tmp_path / "run"), env)
@@ -94,8 +97,12 @@ def test_endpoints_lose_credentials_before_they_are_recorded():
     assert config.to_dict()["backend"]["base_urls"] == ["http://h:1/v1"]
 
 
-def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(env, gold, tmp_path):
-    args = ["--concurrency", "1", "--limit", "6"]
+def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run_and_score_to_the_last_digit(env, gold, tmp_path):
+    # Four requests in flight: samples land in samples.jsonl in another order in each run, and the resumed run's
+    # file is two runs' arrivals. Its results must still equal the uninterrupted run's and `evalkit score RUN_DIR`'s
+    # (the bootstrap draws problems in the dataset's order, never in the order samples were written).
+    # Twelve problems: sorted ids (2024-I-1, 2024-I-10, ...) are not the dataset's order, so the order used matters.
+    args = ["--concurrency", "4", "--limit", "12"]
     state = ServerState(gold=gold, latency_s=0.08, faults=Faults(max_choices=1))
     with serve(state) as url:
         process = subprocess.Popen(command(url, tmp_path / "run", *args), env=env, stdout=subprocess.DEVNULL,
@@ -109,7 +116,7 @@ def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(env, gold, tmp
         process.send_signal(signal.SIGKILL)
         process.wait()
         killed_with = len(samples_of(tmp_path / "run"))
-        assert 7 <= killed_with < 24, "the kill must land mid-run"
+        assert 7 <= killed_with < 48, "the kill must land mid-run"
         # a crash in the middle of a write leaves a partial line: it must be dropped, not kept
         with open(path, "a") as handle:
             handle.write('{"problem_id": "2024-I-3", "sample_index": 2, "te')
@@ -119,11 +126,15 @@ def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(env, gold, tmp
     assert "half-written last line" in resumed.stderr
     assert f"resuming {tmp_path / 'run'}: {killed_with} samples on disk" in resumed.stderr
     samples = samples_of(tmp_path / "run")
-    assert len(samples) == 24 and len(keys(samples)) == 24
+    assert len(samples) == 48 and len(keys(samples)) == 48
     by_key = lambda rows: {(r["problem_id"], r["sample_index"]): r["text"] for r in rows}  # noqa: E731
     assert by_key(samples) == by_key(samples_of(tmp_path / "fresh"))
+    assert [s["problem_id"] for s in samples] != [s["problem_id"] for s in samples_of(tmp_path / "fresh")]
     metrics = json.loads((tmp_path / "run" / "results.json").read_text())["metrics"]
     assert metrics == json.loads((tmp_path / "fresh" / "results.json").read_text())["metrics"]
+    scored = run_cli([sys.executable, "-m", "evalkit", "score", str(tmp_path / "run"), "--json"], env)
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["metrics"] == metrics
 
 
 def test_a_dead_server_stops_the_run_with_a_clear_message(env, tmp_path):
@@ -133,6 +144,8 @@ def test_a_dead_server_stops_the_run_with_a_clear_message(env, tmp_path):
 
 
 def test_server_gone_mid_run_keeps_samples_and_says_how_to_resume(env, gold, tmp_path):
+    # README: "If a server dies or memory runs out mid-run, evalkit stops with one line saying how many samples are
+    # saved and that rerunning resumes."
     # every request after the 3rd gets 503s until retries run out
     faults = Faults(status_503=set(range(4, 200)), max_choices=1)
     state = ServerState(gold=gold, faults=faults)
@@ -166,6 +179,7 @@ def test_a_different_configuration_in_the_same_directory_is_refused(env, gold, t
 
 
 def test_load_spreads_over_several_servers(env, gold, tmp_path):
+    # README: "Repeat `--base-url` to spread load over several servers."
     first, second = ServerState(gold=gold, latency_s=0.05), ServerState(gold=gold, latency_s=0.05)
     with serve(first) as url_a, serve(second) as url_b:
         result = run_cli(command(url_a, tmp_path / "run") + ["--base-url", url_b], env)
@@ -175,6 +189,7 @@ def test_load_spreads_over_several_servers(env, gold, tmp_path):
 
 
 def test_a_preset_sets_the_protocol_and_flags_override_it_on_record(env, gold, tmp_path):
+    # README: "any flag overrides them and the override is recorded"
     state = ServerState(gold=gold)
     with serve(state) as url:
         args = [sys.executable, "-m", "evalkit", "run", "DAPO-Qwen-32B", "--backend", "openai", "--base-url", url,
@@ -289,6 +304,8 @@ def test_a_temperature_the_model_rejects_stops_the_run_with_one_line(env, gold, 
 
 
 def test_dry_run_prints_the_requests_and_worst_case_cost_and_starts_nothing(env, gold, tmp_path):
+    # README: "`evalkit run ... --dry-run` prints the requests ..., the worst-case tokens ... and the worst-case cost,
+    # and starts nothing."
     state = ServerState(gold=gold)
     with serve(state) as url:
         result = run_cli(command(url, tmp_path / "run", "--price-input", "2", "--price-output", "8", "--dry-run"), env)

@@ -90,6 +90,8 @@ def test_a_run_stores_every_sample_with_its_verdict(aime, tmp_path):
 
 
 def test_manifest_records_what_moves_a_score(aime, tmp_path):
+    # README: "`manifest.json`: the full configuration, dataset sha256 ..., template and its hash, n, sampling, seed,
+    # max tokens, backend and endpoint (never its key), versions ..."
     do_run(make_config(), aime, tmp_path / "run")
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["dataset"]["content_sha256"] == aime.content_sha256
@@ -107,6 +109,8 @@ def test_manifest_records_what_moves_a_score(aime, tmp_path):
 
 
 def test_resume_after_a_backend_failure_loses_nothing_and_duplicates_nothing(aime, tmp_path):
+    # README: "Running the same command again resumes: only the missing (problem, sample) pairs are generated, never a
+    # duplicate."
     config = make_config()
     with pytest.raises(BackendError):
         do_run(config, aime, tmp_path / "run", fake(aime, fail_after=7))
@@ -124,6 +128,7 @@ def test_resume_after_a_backend_failure_loses_nothing_and_duplicates_nothing(aim
 
 
 def test_growing_n_draws_only_the_new_samples_with_the_seeds_they_would_have_had(aime, tmp_path):
+    # README: "A larger `-n` or no `--limit` extends the run."
     do_run(make_config(n=2), aime, tmp_path / "run")
     grown = do_run(make_config(n=4), aime, tmp_path / "run")
     assert grown.generated == 10
@@ -132,6 +137,7 @@ def test_growing_n_draws_only_the_new_samples_with_the_seeds_they_would_have_had
 
 
 def test_a_half_written_last_line_is_dropped_with_a_notice(aime, tmp_path):
+    # README: "A half-written last line (a crash mid-write) is dropped with a notice."
     config = make_config()
     with pytest.raises(BackendError):
         do_run(config, aime, tmp_path / "run", fake(aime, fail_after=5))
@@ -144,6 +150,7 @@ def test_a_half_written_last_line_is_dropped_with_a_notice(aime, tmp_path):
 
 
 def test_a_different_configuration_is_refused(aime, tmp_path):
+    # README: "A different configuration pointed at the same directory is refused, naming what differs."
     do_run(make_config(), aime, tmp_path / "run")
     with pytest.raises(EvalkitError, match=r"different settings \(temperature 0.6 -> 0.9\)"):
         do_run(make_config(temperature=0.9), aime, tmp_path / "run")
@@ -152,6 +159,7 @@ def test_a_different_configuration_is_refused(aime, tmp_path):
 
 
 def test_max_tokens_beyond_the_context_is_refused_before_generating(aime, tmp_path):
+    # README: "Settings are checked before any work starts: max tokens against the model's context"
     backend = fake(aime, context=300)
     with pytest.raises(EvalkitError, match="--max-tokens 512 plus the longest prompt"):
         do_run(make_config(), aime, tmp_path / "run", backend)
@@ -166,6 +174,7 @@ def test_store_damaged_middle_line_is_reported_not_dropped(tmp_path):
 
 
 def test_sampling_checks():
+    # README: "temperature 0 with n > 1 (a warning: every sample would be identical)"
     assert SamplingConfig(n=4, temperature=0).check()[0].startswith("temperature 0 with n=4")
     assert SamplingConfig(n=1, temperature=0).check() == []
     for bad in (dict(n=0), dict(max_tokens=0), dict(top_p=0), dict(temperature=-1)):
@@ -174,6 +183,8 @@ def test_sampling_checks():
 
 
 def test_presets_fill_settings_and_flags_override_them():
+    # README: "A preset's settings are the defaults of `evalkit run PRESET`; any flag overrides them and the override is
+    # recorded."
     preset = find_preset("DAPO-Qwen-32B")
     resolved = resolve_run("DAPO-Qwen-32B", {"temperature": 0.7, "max_tokens": None}, preset)
     config = resolved.config
@@ -192,6 +203,8 @@ def test_checkpoint_steps_are_read_from_paths():
 
 
 def test_template_files_and_unknown_templates(tmp_path):
+    # README: "or a TOML file with `user` (containing `{problem}`) and optional `system`, `assistant_prefix`,
+    # `completion`" and "unknown templates"
     path = tmp_path / "mine.toml"
     path.write_text('user = "Solve: {problem}"\nsystem = "Be brief."\n')
     template = load_template(str(path))

@@ -60,6 +60,7 @@ def test_score_table_for_humans(env):
 
 
 def test_verifier_all_shows_where_rule_sets_disagree(env):
+    # README: "`--verifier all` scores with every rule set and lists the samples on which they disagree."
     result = evalkit("score", str(GENERATIONS / "aime24_google_gemma-2-27b-it.jsonl"), "--verifier", "all", env=env)
     assert result.returncode == 0, result.stderr
     assert "samples where rule sets disagree" in result.stdout
@@ -77,6 +78,7 @@ def test_verifier_all_shows_where_rule_sets_disagree(env):
 
 
 def test_partial_file_is_scored_on_its_problems_and_says_so(env, tmp_path):
+    # README: "A file covering some problems is scored on those and says so."
     rows = read_jsonl(GENERATIONS / "aime24_Qwen_Qwen2.5-14B-Instruct.jsonl")[:10]
     path = write_jsonl(tmp_path / "part.jsonl", rows)
     result = evalkit("score", str(path), env=env)
@@ -104,6 +106,7 @@ def test_several_samples_per_problem(env, tmp_path):
 
 
 def test_uneven_sample_counts_are_an_error(env, tmp_path):
+    # README: "A problem with fewer than n samples is an error, never divided by n"
     rows = [{"problem_id": "2024-I-1", "response": "\\boxed{204}"}] * 2 + [{"problem_id": "2024-I-2", "response": "1"}]
     result = evalkit("score", str(write_jsonl(tmp_path / "uneven.jsonl", rows)), env=env)
     assert result.returncode == 2

@@ -306,7 +306,8 @@ class OpenAIBackend:
             if split:
                 await _all_or_cancel(self._draw(draw, [i], sampling) for i in pending)
                 continue
-            if failures and not self._another_server_up(avoid):
+            # Back off unless another server can take the retry at once (with one server, it always backs off).
+            if failures and not self._another_server_up(server):
                 await asyncio.sleep(backoff_seconds(failures - 1))
 
     async def _attempt(self, server: _Server, draw: _Draw, start: int, count: int, body: dict[str, Any]) -> None:
@@ -422,11 +423,11 @@ class OpenAIBackend:
         if isinstance(error, StreamStalled):
             self.stalled_streams += 1
             return error
-        if isinstance(error, openai.APITimeoutError):
-            return error
-        if isinstance(error, openai.APIConnectionError):
+        if isinstance(error, openai.APIConnectionError) and _not_reached(error):
             # Nothing listening: route around this server for a while (longer after each failure in a row).
             self._pause(server, UNREACHABLE_PAUSE_S * 2 ** min(server.failures_in_row, 4) / 16)
+            return error
+        if isinstance(error, openai.APITimeoutError):
             return error
         if isinstance(
             error, (StreamEnded, StreamErrorEvent, StreamIncomplete, MalformedResponse)
@@ -520,6 +521,14 @@ def _http_client(timeout: Any, transport: str | None) -> tuple[Any, str]:
                 "the aiohttp transport needs the openai aiohttp extra: pip install 'openai[aiohttp]'"
             ) from None
         return None, "httpx"
+
+
+def _not_reached(error: openai.APIConnectionError) -> bool:
+    """The server could not be reached at all (not a request that ran too long). The SDK's aiohttp transport reports
+    a refused connection as a timeout (its cause is a ConnectTimeout), httpx as a connection error."""
+    if not isinstance(error, openai.APITimeoutError):
+        return True
+    return type(error.__cause__).__name__ in ("ConnectTimeout", "ConnectError")
 
 
 def _now() -> float:

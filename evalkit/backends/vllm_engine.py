@@ -82,6 +82,24 @@ def engine_arguments(model: str, config: BackendConfig, cpu: bool, seed: int) ->
     return args
 
 
+@dataclass(frozen=True)
+class EngineTypes:
+    """What the backend takes from vLLM besides the engine: request parameters, the DELTA output kind, the
+    token prompt. Read from vllm when first needed; tests of the backend pass stand-ins and run without vllm."""
+
+    sampling_params: Callable[..., Any]
+    delta_output: Any
+    tokens_prompt: Callable[..., Any]
+
+    @classmethod
+    def from_vllm(cls) -> EngineTypes:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
+
+        return cls(SamplingParams, RequestOutputKind.DELTA, TokensPrompt)
+
+
 @dataclass
 class _Partial:
     """A sample being generated: its text and token count so far."""
@@ -91,7 +109,8 @@ class _Partial:
 
 
 class VLLMBackend:
-    """The in-process engine. `llm_factory` builds the engine (tests pass a stand-in for the engine boundary)."""
+    """The in-process engine. `llm_factory` builds the engine and `engine_types` gives vLLM's request types (tests
+    pass stand-ins for both: the engine boundary)."""
 
     def __init__(
         self,
@@ -100,8 +119,10 @@ class VLLMBackend:
         seed: int = 0,
         llm_factory: Callable[..., Any] | None = None,
         cpu: bool | None = None,
+        engine_types: EngineTypes | None = None,
     ) -> None:
         self.config = config
+        self._types = engine_types
         self.cpu = is_cpu_build() if cpu is None else cpu
         self.environment = prepare_cpu_environment() if self.cpu else {}
         self.engine_args = engine_arguments(model, config, self.cpu, seed)
@@ -155,17 +176,20 @@ class VLLMBackend:
             with contextlib.suppress(Exception):
                 shutdown()
 
-    def _sampling_params(self, request: SampleRequest, sampling: SamplingConfig) -> Any:
-        from vllm import SamplingParams
-        from vllm.sampling_params import RequestOutputKind
+    def _engine_types(self) -> EngineTypes:
+        if self._types is None:
+            self._types = EngineTypes.from_vllm()
+        return self._types
 
-        return SamplingParams(
+    def _sampling_params(self, request: SampleRequest, sampling: SamplingConfig) -> Any:
+        types = self._engine_types()
+        return types.sampling_params(
             n=request.count,
             seed=request.seed,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
             max_tokens=sampling.max_tokens,
-            output_kind=RequestOutputKind.DELTA,
+            output_kind=types.delta_output,
         )
 
     def _enqueue(self, requests: Sequence[SampleRequest], sampling: SamplingConfig) -> dict[str, SampleRequest]:
@@ -174,14 +198,13 @@ class VLLMBackend:
         Not LLM.generate/enqueue: those force FINAL_ONLY outputs, which hold each sample back until all n
         samples of its prompt are done.
         """
-        from vllm.inputs import TokensPrompt
-
+        tokens_prompt = self._engine_types().tokens_prompt
         engine = self.llm.llm_engine
         # Newer vLLM wants rendered engine inputs; older releases take the TokensPrompt as it is.
         prepare = getattr(self.llm, "_preprocess_cmpl_one", None)
         by_id = {}
         for number, request in enumerate(requests):
-            prompt: Any = TokensPrompt(prompt_token_ids=self.render(request.prompt))
+            prompt: Any = tokens_prompt(prompt_token_ids=self.render(request.prompt))
             if prepare is not None:
                 prompt = prepare(prompt)
             request_id = f"evalkit-{number}"

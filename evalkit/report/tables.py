@@ -45,7 +45,7 @@ def display_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
         cells["ci"] = f"{_cell(low)}–{_cell(high)}" if _cell(low) else ""
         reported = _cell(record.get("reported"))
         if str(record.get("kind", "")).startswith("reported"):
-            cells["reported_text"] = record.get("reported_metric") or ""
+            cells["reported_text"] = _cell(record.get("reported_metric"))  # NaN in a text column is no text
         else:
             cells["reported_text"] = f"{reported} ({record['reported_metric']})" if reported else ""
         diff = record.get("difference")

@@ -1,0 +1,230 @@
+"""Mutation testing of the modules that carry the README's promises: mutmut, module by module, within a time budget.
+
+    python bench/mutation.py                                   # every module in [tool.mutmut] only_mutate
+    python bench/mutation.py evalkit/metrics.py evalkit/store/run_dir.py
+    python bench/mutation.py --rotate --budget-minutes 35      # CI: today's slice, stopped at the budget
+
+mutmut copies the tree into mutants/, rewrites each function of a module into its mutants, finds which tests run
+which function, then runs only those tests against each mutant. Tests that start `python -m evalkit` or worker
+processes see the mutated code too: they run with mutants/ first on PYTHONPATH and inherit the mutant's name.
+
+Prints the kill rate per module (killed, including timeouts, over the mutants checked; a mutant no test reaches
+counts as a survivor) and writes every survivor with its diff to `--survivors` (default mutants/survivors.txt).
+With --rotate, the modules are taken in turn starting from one chosen by the date, so consecutive days cover them
+all; a module cut off by the budget reports what was checked and how many were left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import fnmatch
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTANTS = ROOT / "mutants"
+# mutmut's exit codes per mutant (mutmut.stats.status_by_exit_code), grouped as this report counts them.
+CAUGHT = {1: "killed", 3: "killed", 36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
+          -11: "segfault", -9: "segfault", 37: "type check"}  # fmt: skip
+NOT_CHECKED = {None, 2}
+# Each process mutmut starts may hold this much heap: a mutant that loops while growing a list (`k *= 2` made
+# `k *= 1`) fails on its own instead of taking the machine's memory from everyone on it.
+MEMORY_PER_PROCESS = 4 * 1024**3
+
+
+def _limit_memory() -> None:
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = MEMORY_PER_PROCESS if hard == resource.RLIM_INFINITY else min(MEMORY_PER_PROCESS, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
+@dataclass(frozen=True)
+class ModuleScore:
+    path: str
+    total: int
+    checked: int
+    caught: int
+    survivors: tuple[str, ...]  # mutant names, "no tests" included
+
+    @property
+    def kill_rate(self) -> float | None:
+        return self.caught / self.checked if self.checked else None
+
+
+def configured_modules() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    return list(config["only_mutate"])
+
+
+def expand(patterns: list[str]) -> list[str]:
+    """Module files matching the patterns (globs as in only_mutate), in the order given, each once."""
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "evalkit").rglob("*.py"))
+    chosen: list[str] = []
+    for pattern in patterns:
+        matched = [f for f in files if fnmatch.fnmatch(f, pattern) and not f.endswith("__init__.py")]
+        if not matched:
+            sys.exit(f"no module matches {pattern!r} under evalkit/")
+        chosen += [f for f in matched if f not in chosen]
+    return chosen
+
+
+def dotted(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def todays_order(modules: list[str], today: datetime.date) -> list[str]:
+    """The modules starting from one picked by the date, so each day's budget begins somewhere else."""
+    start = today.toordinal() % len(modules)
+    return modules[start:] + modules[:start]
+
+
+def survivors_of(module: str, unchecked_too: bool = False) -> list[str] | None:
+    """The module's mutants that survived (or no test reached) when it was last run, and with `unchecked_too` those
+    never checked; None when that is all of them (or mutmut has not generated them yet)."""
+    meta = MUTANTS / f"{module}.meta"
+    if not meta.is_file():
+        return None
+    results = json.loads(meta.read_text())["exit_code_by_key"]
+    names = sorted(name for name, code in results.items() if code not in CAUGHT and (unchecked_too or code is not None))
+    return None if len(names) == len(results) else names
+
+
+def run_mutmut(
+    module: str, max_children: int, deadline: float | None, log: Path, names: list[str] | None = None
+) -> bool:
+    """mutmut on one module's mutants (or only `names`); False when the budget ran out first (the run is stopped,
+    its results kept)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(MUTANTS), *filter(None, [env.get("PYTHONPATH")])])
+    env.setdefault("EVALKIT_SHARED_DIR", str(ROOT.parent / "shared"))
+    # A subprocess that imports evalkit must find the mutated copy; a PYTHONPATH entry that did not exist when the
+    # interpreter started is never looked at again, so the folder exists before mutmut starts.
+    MUTANTS.mkdir(exist_ok=True)
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
+               *(names or [f"{dotted(module)}.*"])]  # fmt: skip
+    with open(log, "ab") as out:
+        out.write(f"\n$ {' '.join(command)}\n".encode())
+        out.flush()
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True, preexec_fn=_limit_memory)  # fmt: skip
+        try:
+            process.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
+            return True
+        except subprocess.TimeoutExpired:
+            # SIGINT first: mutmut saves what it has checked; then the whole group, workers included.
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            return False
+
+
+def score(module: str) -> ModuleScore:
+    meta = MUTANTS / f"{module}.meta"
+    results = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
+    checked = {name: code for name, code in results.items() if code not in NOT_CHECKED}
+    caught = sum(1 for code in checked.values() if code in CAUGHT)
+    survivors = tuple(sorted(name for name, code in checked.items() if code not in CAUGHT))
+    return ModuleScore(module, len(results), len(checked), caught, survivors)
+
+
+def survivor_report(scores: list[ModuleScore]) -> str:
+    """Each survivor's diff, from mutmut's own record of it."""
+    os.chdir(ROOT)
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    parts = []
+    for module in scores:
+        for name in module.survivors:
+            results = json.loads((MUTANTS / f"{module.path}.meta").read_text())["exit_code_by_key"]
+            status = "no tests" if results[name] in (5, 33) else "survived"
+            try:
+                diff = get_diff_for_mutant(name, path=module.path)
+            except Exception as exc:  # a diff that cannot be shown still names the survivor
+                diff = f"(no diff: {type(exc).__name__}: {exc})"
+            parts.append(f"# {name}: {status}\n{diff}\n")
+    return "\n".join(parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="module files or globs (default: [tool.mutmut] only_mutate)")
+    parser.add_argument("--rotate", action="store_true", help="start from the module the date picks (CI)")
+    parser.add_argument("--budget-minutes", type=float, default=None, help="stop mutmut when this is spent")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--survivors", type=Path, default=MUTANTS / "survivors.txt")
+    parser.add_argument("--fail-under", type=float, default=None, help="exit 1 if a module finished below this %%")
+    parser.add_argument(
+        "--survivors-only", action="store_true", help="run again only what survived last time (after new tests)"
+    )
+    parser.add_argument(
+        "--skip-killed", action="store_true", help="leave out mutants already killed (resume an interrupted run)"
+    )
+    args = parser.parse_args()
+    try:
+        import mutmut  # noqa: F401
+    except ImportError:
+        sys.exit("mutmut is not installed: pip install -e '.[mutation]'")
+
+    modules = expand(args.modules or configured_modules())
+    if args.rotate:
+        modules = todays_order(modules, datetime.date.today())
+    deadline = None if args.budget_minutes is None else time.monotonic() + args.budget_minutes * 60
+    MUTANTS.mkdir(exist_ok=True)
+    log = MUTANTS / "mutation.log"
+    log.write_text("")
+    scores: list[ModuleScore] = []
+    finished: set[str] = set()
+    for module in modules:
+        if deadline is not None and time.monotonic() > deadline - 60:
+            break
+        started = time.monotonic()
+        again = args.survivors_only or args.skip_killed
+        names = survivors_of(module, unchecked_too=args.skip_killed) if again else None
+        # Nothing survived last time: nothing to run again.
+        complete = names == [] or run_mutmut(module, args.max_children, deadline, log, names)
+        result = score(module)
+        scores.append(result)
+        if complete:
+            finished.add(module)
+        rate = "-" if result.kill_rate is None else f"{100 * result.kill_rate:.1f}%"
+        print(f"{module}: {rate} killed ({result.caught}/{result.checked} checked of {result.total}; "
+              f"{len(result.survivors)} survivors; {time.monotonic() - started:.0f} s)"
+              + ("" if complete else " -- budget spent, the rest unchecked"), flush=True)  # fmt: skip
+        if not complete:
+            break
+
+    print("\nkill rate per module (killed / checked):")
+    for result in scores:
+        rate = "-" if result.kill_rate is None else f"{100 * result.kill_rate:5.1f}%"
+        print(f"  {rate}  {result.caught:4d}/{result.checked:<4d}  {result.path}")
+    skipped = [m for m in modules if m not in {s.path for s in scores}]
+    if skipped:
+        print(f"not run this time (budget): {', '.join(skipped)}")
+    args.survivors.parent.mkdir(parents=True, exist_ok=True)
+    args.survivors.write_text(survivor_report(scores))
+    print(f"survivors with their diffs: {args.survivors} ({sum(len(s.survivors) for s in scores)} mutants)")
+    if args.fail_under is not None:
+        low = [s for s in scores if s.path in finished and s.kill_rate is not None]
+        low = [s for s in low if 100 * s.kill_rate < args.fail_under]
+        if low:
+            print(f"below {args.fail_under}%: {', '.join(s.path for s in low)}")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Verification beside generation (evalkit/pipeline/verification.py), on its own: stored samples are checked on one
+thread, `submit` never blocks, what does not fit in memory is read back from disk, each sample gets one verdict
+line, a verifier fault is a wrong verdict that says why, and an error on the thread reaches the caller."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from evalkit.pipeline.verification import VerificationBeside
+from evalkit.store import RunWriter, SampleRecord, read_run
+from evalkit.verify import Verifier
+
+GOLD = {"p": "\\frac{1}{2}", "q": "42"}
+
+
+def record(problem: str, index: int, text: str) -> SampleRecord:
+    return SampleRecord(problem, index, text, "stop", 5, 9, index)
+
+
+def stored(writer: RunWriter, *records: SampleRecord) -> list[SampleRecord]:
+    for r in records:
+        writer.append_sample(r)
+    return list(records)
+
+
+def verdict_lines(run_dir) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "verdicts.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture
+def writer(tmp_path):
+    writer = RunWriter(tmp_path)
+    writer.open()
+    yield writer
+    writer.close()
+
+
+def test_every_stored_sample_gets_one_verdict_line_even_past_the_queue(writer, tmp_path):
+    samples = stored(
+        writer,
+        *(record("p", i, f"So $\\boxed{{\\frac{{{i + 1}}}{{{2 * i + 2}}}}}$") for i in range(6)),  # symbolic
+        record("q", 0, "\\boxed{42}"),  # decided in process
+        SampleRecord("q", 1, "Let x be the number of ways; then", "length", 5, 9, 1),  # cut off: no answer
+    )
+    seen: list[tuple] = []
+    with Verifier("math", workers=2) as verifier:
+        beside = VerificationBeside(verifier, GOLD, writer, on_verdict=lambda r, v: seen.append(r.key), queue_size=3)
+        beside.submit(samples[0])
+        beside.submit(samples[0])  # the same sample again is not checked twice
+        for sample in samples[1:]:
+            beside.submit(sample)  # the queue holds 3: the rest stay on disk, and submit never waits
+        beside.start()
+        beside.finish(lambda: read_run(tmp_path).unverified("math"))
+    lines = verdict_lines(tmp_path)
+    assert sorted((v["problem_id"], v["sample_index"]) for v in lines) == sorted(s.key for s in samples)
+    assert all(v["rules"] == "math" for v in lines)
+    by_key = {(v["problem_id"], v["sample_index"]): v["verdict"] for v in lines}
+    assert all(by_key[("p", i)]["correct"] for i in range(6))
+    assert by_key[("q", 0)]["correct"] and not by_key[("q", 1)]["correct"] and by_key[("q", 1)]["extracted"] is None
+    assert beside.verified == 8 and sorted(seen) == sorted(s.key for s in samples)
+
+
+def test_a_fault_in_the_verifier_is_a_wrong_verdict_that_says_why(writer, tmp_path):
+    class Broken(Verifier):
+        def submit(self, key, response, gold, truncated=False):
+            raise RuntimeError("extraction blew up")
+
+    (sample,) = stored(writer, record("q", 0, "\\boxed{42}"))
+    with Broken("math", workers=1) as verifier:
+        beside = VerificationBeside(verifier, GOLD, writer)
+        beside.start()
+        beside.submit(sample)
+        beside.finish(lambda: [])
+    (line,) = verdict_lines(tmp_path)
+    assert line["verdict"] == {"extracted": None, "correct": False, "rule": "none", "found_by": "none",
+                               "error": "verifier failed: RuntimeError: extraction blew up"}  # fmt: skip
+
+
+def test_an_error_on_the_thread_is_raised_by_finish(writer):
+    (sample,) = stored(writer, record("q", 0, "\\boxed{42}"))
+
+    def fail(record, verdict):
+        raise OSError("disk full")
+
+    with Verifier("math", workers=1) as verifier:
+        beside = VerificationBeside(verifier, GOLD, writer, on_verdict=fail)
+        beside.start()
+        beside.submit(sample)
+        with pytest.raises(OSError, match="disk full"):
+            beside.finish(lambda: [])
+
+
+def test_abort_stops_at_once_and_leaves_the_check_under_way_unverified(writer, tmp_path):
+    endless = record("q", 0, "After all that work, the answer is $\\boxed{(x+1)^{10000}}$.")
+    stored(writer, endless)
+    verifier = Verifier("math", workers=1, timeout=600)
+    beside = VerificationBeside(verifier, GOLD, writer)
+    beside.start()
+    beside.submit(endless)
+    time.sleep(0.5)  # the check is under way in a worker
+    start = time.monotonic()
+    beside.abort()
+    assert time.monotonic() - start < 3.0
+    assert not (tmp_path / "verdicts.jsonl").exists() or verdict_lines(tmp_path) == []
+    assert verifier._pool is None  # the workers were stopped
+
+
+def test_submit_never_waits_for_the_thread(writer):
+    gate = threading.Event()
+
+    def slow(record, verdict):
+        gate.wait(5)
+
+    samples = stored(writer, *(record("q", i, "\\boxed{42}") for i in range(20)))
+    with Verifier("math", workers=1) as verifier:
+        beside = VerificationBeside(verifier, GOLD, writer, on_verdict=slow, queue_size=4)
+        beside.start()
+        start = time.monotonic()
+        for sample in samples:
+            beside.submit(sample)
+        assert time.monotonic() - start < 0.5  # the thread is stuck on the first verdict; submit went on
+        gate.set()
+        beside.finish(lambda: read_run(writer.run_dir).unverified("math"))
+    assert beside.verified == 20
