@@ -311,3 +311,27 @@ def test_the_progress_bar_shows_samples_done_tokens_per_second_and_eta():
     assert "resuming runs/x: 10 samples on disk, 30 to go" in text
     assert "25/40 samples" in text and "tok/s" in text and "ETA" in text
     assert re.search(r"\b(29\d|30\d)\.\d tok/s", text)
+
+
+def test_every_test_the_promise_table_names_exists():
+    """The README's table of what a run promises names the tests that pin each promise; a renamed or deleted test
+    would leave a promise pinned by nothing while the table still claims it."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("### What a run promises", 1)[1].split("\n\n", 2)[1]
+    named = 0
+    for row in table.splitlines()[2:]:
+        current = None
+        for reference in re.findall(r"`([^`]+)`", row.rsplit("|", 2)[1]):
+            file, _, test = reference.partition("::")
+            if not (file.endswith(".py") or test):
+                continue  # a command or an option, not a test
+            if file:
+                current = file
+            if not test:
+                assert (Path(__file__).parent / file).is_file(), reference
+                continue
+            assert current, f"{reference} names no test file"
+            source = (Path(__file__).parent / current).read_text()
+            assert re.search(rf"^(async )?def {re.escape(test)}\(", source, re.M), f"{current}::{test} does not exist"
+            named += 1
+    assert named >= 25
