@@ -68,7 +68,7 @@ def test_the_overview_groups_by_family_best_first_with_what_each_dot_is():
 
 def test_reported_vs_rescored_cells():
     rows = frame(
-        row(model="org/a", reported=45.0, reported_metric="avg@16", avg=43.3, difference=-1.7, notes="<b>n</b>"),
+        row(model="org/<a>&", reported=45.0, reported_metric="avg@16 <i>", avg=43.3, difference=-1.7, notes="<b>n</b>"),
         row(model="org/b", kind="imported", reported=None, avg=20.0, run="/runs/b"),
         row(model="paper/c", kind="reported", reported=50.0),
         row(model="org/d", reported=None),
@@ -82,8 +82,10 @@ def test_reported_vs_rescored_cells():
     body = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1])
     assert len(body) == 2
     cells = [re.findall(r'<td class="([^"]*)">(.*?)</td>', r) for r in body]
-    assert cells[0] == [("text", "org/a"), ("text", "measured"), ("text", "avg@16"), ("num", "45.0"),
-                        ("num", "43.3"), ("num neg", "-1.7"), ("num", ""), ("why", "&lt;b&gt;n&lt;/b&gt;")]  # fmt: skip
+    # Model text is escaped in every cell (README: "All model text is escaped.").
+    assert cells[0] == [("text", "org/&lt;a&gt;&amp;"), ("text", "measured"), ("text", "avg@16 &lt;i&gt;"),
+                        ("num", "45.0"), ("num", "43.3"), ("num neg", "-1.7"), ("num", ""),
+                        ("why", "&lt;b&gt;n&lt;/b&gt;")]  # fmt: skip
     assert cells[1] == [("text", '<a href="s/b.html">org/b</a>'), ("text", "imported"),
                         ("text", "no number written; its own verdicts give 18.0"), ("num", "–"), ("num", "20.0"),
                         ("num", ""), ("num", "2 of 30"), ("why", "")]  # fmt: skip

@@ -35,6 +35,9 @@ from typing import Any
 # the machine down.
 WORKER_MEMORY_BYTES = 4 * 1024**3
 STARTUP_TIMEOUT_S = 60.0
+# Starts that fail in a row before the pool gives up: one can fail for a passing reason (a Ctrl-C meant for the
+# terminal's process group reaching a worker before it ignores it), a broken setup fails every time.
+START_ATTEMPTS = 3
 # Tasks sent to a worker in one message. Small: a timeout costs the worker, and the batch's unfinished rest is
 # sent again elsewhere.
 MAX_BATCH = 8
@@ -243,6 +246,7 @@ class BoundedPool:
         self.timeouts = 0
         self.crashes = 0
         self.tasks_done = 0
+        self._failed_starts = 0
 
     def __enter__(self) -> BoundedPool:
         return self
@@ -329,6 +333,10 @@ class BoundedPool:
     def _lost(self, worker: _Worker, error: str) -> None:
         if not worker.ready:
             worker.process.join(timeout=1)
+            self._failed_starts += 1
+            if self._failed_starts < START_ATTEMPTS:
+                self._replace(worker)
+                return
             raise WorkerStartError(
                 f"verifier worker processes fail to start (exit code {worker.process.exitcode}); if evalkit is used "
                 'from a script, put the calling code under `if __name__ == "__main__":` (multiprocessing re-imports '
@@ -349,6 +357,7 @@ class BoundedPool:
             return
         if message[0] == _READY:
             worker.ready = True
+            self._failed_starts = 0
             worker.reported_cpu = message[1]
             return
         task_id, status, value, cpu = message
