@@ -41,6 +41,20 @@ NOT_CHECKED = {None, 2}
 MEMORY_PER_PROCESS = 4 * 1024**3
 
 
+# Functions that run only inside the verifier's worker processes. mutmut learns which tests reach a function by
+# tracing the test process, so it finds none for these ("no tests"), although every pool test runs them in each
+# worker. Their mutants are run here against those tests: the workers inherit the mutant's name from the
+# environment and run the mutated code.
+WORKER_SIDE = {
+    "evalkit/verify/pool.py": (
+        ("_worker_main", "_die_with_parent", "_limit_memory"),
+        ("tests/test_pool.py", "tests/test_pool_units.py", "tests/test_check_many.py"),
+    ),
+}
+NO_TESTS = {5, 33}
+WORKER_SIDE_TIMEOUT_S = 600
+
+
 def _limit_memory() -> None:
     import resource
 
@@ -132,6 +146,39 @@ def run_mutmut(
             return False
 
 
+def run_worker_side(module: str, deadline: float | None, log: Path) -> bool:
+    """Run the worker-side mutants of `module` that mutmut found no test for against the pool's tests, and record
+    each outcome in mutmut's own results (killed when a test fails). False when the budget ran out first."""
+    functions, tests = WORKER_SIDE[module]
+    meta_path = MUTANTS / f"{module}.meta"
+    if not meta_path.is_file():
+        return True
+    meta = json.loads(meta_path.read_text())
+    results = meta["exit_code_by_key"]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(MUTANTS), *filter(None, [env.get("PYTHONPATH")])])
+    env.setdefault("EVALKIT_SHARED_DIR", str(ROOT.parent / "shared"))
+    for name, code in sorted(results.items()):
+        function = name.rpartition(".")[2].split("__mutmut_")[0].removeprefix("x_")
+        if function not in functions or (code is not None and code not in NO_TESTS):
+            continue
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+        with open(log, "ab") as out:
+            out.write(f"\n$ MUTANT_UNDER_TEST={name} {' '.join(command)}\n".encode())
+            out.flush()
+            try:
+                exit_code = subprocess.run(command, cwd=MUTANTS, env={**env, "MUTANT_UNDER_TEST": name}, stdout=out,
+                                           stderr=subprocess.STDOUT, timeout=WORKER_SIDE_TIMEOUT_S,
+                                           preexec_fn=_limit_memory).returncode  # fmt: skip
+            except subprocess.TimeoutExpired:
+                exit_code = 36
+        results[name] = exit_code
+        meta_path.write_text(json.dumps(meta))
+    return True
+
+
 def score(module: str) -> ModuleScore:
     meta = MUTANTS / f"{module}.meta"
     results = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
@@ -196,6 +243,8 @@ def main() -> int:
         names = survivors_of(module, unchecked_too=args.skip_killed) if again else None
         # Nothing survived last time: nothing to run again.
         complete = names == [] or run_mutmut(module, args.max_children, deadline, log, names)
+        if complete and module in WORKER_SIDE:
+            complete = run_worker_side(module, deadline, log)
         result = score(module)
         scores.append(result)
         if complete:

@@ -3,6 +3,7 @@ die with their parent and never re-import the caller's main script."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -177,14 +178,24 @@ def test_workers_die_with_their_parent_even_after_kill_9(how):
     parent = subprocess.Popen(
         [sys.executable, "-c", SCRIPT.format(tests=str(TESTS), repo=str(REPO))], stdout=subprocess.PIPE, text=True
     )
+    pids: list[int] = []
     try:
         pids = [int(p) for p in parent.stdout.readline().split()]
         assert len(pids) == 2 and all(alive(p) for p in pids)
+        pids += {parent_of(p) for p in pids} - {parent.pid}  # the fork server too
         parent.send_signal(how)
         parent.wait(timeout=10)
         assert wait_until_dead(pids, 10.0) == [], "workers outlived their parent"
     finally:
         parent.kill()
+        for pid in pids:  # when the test fails, leave no process spinning on the machine
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        return int(handle.read().rsplit(b")", 1)[1].split()[1])
 
 
 @pytest.mark.parametrize("how", ["file", "stdin"])
