@@ -50,6 +50,11 @@ WORKER_SIDE = {
         ("_worker_main", "_die_with_parent", "_limit_memory"),
         ("tests/test_pool.py", "tests/test_pool_units.py", "tests/test_check_many.py"),
     ),
+    # The symbolic comparison is the function the workers run.
+    "evalkit/verify/symbolic.py": (
+        ("*",),
+        ("tests/test_check_many.py", "tests/test_verify_notation.py", "tests/test_verify.py"),
+    ),
 }
 NO_TESTS = {5, 33}
 WORKER_SIDE_TIMEOUT_S = 600
@@ -147,8 +152,9 @@ def run_mutmut(
 
 
 def run_worker_side(module: str, deadline: float | None, log: Path) -> bool:
-    """Run the worker-side mutants of `module` that mutmut found no test for against the pool's tests, and record
-    each outcome in mutmut's own results (killed when a test fails). False when the budget ran out first."""
+    """Run the worker-side mutants of `module` that mutmut found no test for ("*": any of its functions) against
+    the tests that drive the workers, and record each outcome in mutmut's own results (killed when a test fails).
+    False when the budget ran out first."""
     functions, tests = WORKER_SIDE[module]
     meta_path = MUTANTS / f"{module}.meta"
     if not meta_path.is_file():
@@ -160,7 +166,7 @@ def run_worker_side(module: str, deadline: float | None, log: Path) -> bool:
     env.setdefault("EVALKIT_SHARED_DIR", str(ROOT.parent / "shared"))
     for name, code in sorted(results.items()):
         function = name.rpartition(".")[2].split("__mutmut_")[0].removeprefix("x_")
-        if function not in functions or (code is not None and code not in NO_TESTS):
+        if code not in NO_TESTS or (function not in functions and "*" not in functions):
             continue
         if deadline is not None and time.monotonic() > deadline:
             return False
@@ -220,6 +226,9 @@ def main() -> int:
     parser.add_argument(
         "--skip-killed", action="store_true", help="leave out mutants already killed (resume an interrupted run)"
     )
+    parser.add_argument(
+        "--worker-side-only", action="store_true", help="only the worker-side mutants mutmut found no test for"
+    )
     args = parser.parse_args()
     try:
         import mutmut  # noqa: F401
@@ -242,8 +251,11 @@ def main() -> int:
         again = args.survivors_only or args.skip_killed
         names = survivors_of(module, unchecked_too=args.skip_killed) if again else None
         # Nothing survived last time: nothing to run again.
-        complete = names == [] or run_mutmut(module, args.max_children, deadline, log, names)
-        if complete and module in WORKER_SIDE:
+        if args.worker_side_only:
+            complete = module not in WORKER_SIDE or run_worker_side(module, deadline, log)
+        else:
+            complete = names == [] or run_mutmut(module, args.max_children, deadline, log, names)
+        if complete and module in WORKER_SIDE and not args.worker_side_only:
             complete = run_worker_side(module, deadline, log)
         result = score(module)
         scores.append(result)
