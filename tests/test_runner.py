@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,85 @@ def test_a_verifier_fault_never_costs_a_generated_sample(aime, tmp_path):
     verdicts = read_verdicts(tmp_path / "run")
     assert outcome.generated == 20 and len(samples) == 20 and len(verdicts) == 20
     assert all(v["error"].startswith("verifier failed: RuntimeError") for v in verdicts.values())
+
+
+class Measured:
+    """A backend that knows its context and how long each prompt is."""
+
+    def __init__(self, context, sizes=None):
+        self.context, self.sizes = context, sizes
+
+    def context_length(self):
+        return self.context
+
+    def __getattr__(self, name):
+        if name == "prompt_tokens" and self.sizes is not None:
+            return self.sizes.__getitem__
+        raise AttributeError(name)
+
+
+@pytest.mark.parametrize(
+    ("context", "sizes", "refusal"),
+    [
+        (612, {"a": 100, "b": 40}, None),  # the longest prompt plus max tokens fits exactly
+        (
+            611,
+            {"a": 100, "b": 40},
+            "plus the longest prompt (100 tokens) exceeds the model's context of 611 tokens; "
+            "use --max-tokens 511 or less",
+        ),  # fmt: skip
+        (50, {"a": 100}, "use --max-tokens 1 or less"),  # no room at all: the smallest budget, not a negative one
+        (512, None, None),  # a backend that cannot measure prompts: only max tokens is checked
+        (511, None, "plus the longest prompt (0 tokens)"),
+    ],
+)
+def test_the_context_check_counts_the_longest_prompt_exactly(context, sizes, refusal):
+    from evalkit.pipeline.run import check_context
+
+    config = make_config()  # max tokens 512
+    prompts = {"p1": "a", "p2": "b"} if sizes and "b" in sizes else {"p1": "a"}
+    if refusal is None:
+        check_context(Measured(context, sizes), prompts, config)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(EvalkitError, match=re.escape(refusal)):
+            check_context(Measured(context, sizes), prompts, config)  # type: ignore[arg-type]
+
+
+def test_a_backend_is_probed_before_generating_and_closed_after_even_when_it_fails(aime, tmp_path):
+    """A server reports its context only when probed; a backend's connections are closed however the run ends."""
+    events: list[str] = []
+
+    class Probed(FakeBackend):
+        async def probe(self):
+            events.append("probe")
+
+        def context_length(self):
+            events.append("context")
+            return None
+
+        async def aclose(self):
+            events.append("aclose")
+
+        async def generate(self, requests, sampling):
+            events.append("generate")
+            async for completion in super().generate(requests, sampling):
+                yield completion
+
+    backend = Probed({p.id: p.answer for p in aime.problems})
+    do_run(make_config(n=1, limit=1), aime, tmp_path / "ok", backend)
+    assert events == ["probe", "context", "generate", "aclose"]
+    events.clear()
+    failing = Probed({p.id: p.answer for p in aime.problems}, fail_after=0)
+    with pytest.raises(BackendError):
+        do_run(make_config(n=1, limit=1), aime, tmp_path / "failed", failing)
+    assert events == ["probe", "context", "generate", "aclose"]
+
+
+def test_a_verifier_error_on_an_answer_counts_as_an_error_in_the_metrics():
+    from evalkit.pipeline.run import to_outcome
+
+    record = SampleRecord("p", 0, "x", "stop", None, 10, None)
+    assert to_outcome(record, {"extracted": "x^2", "correct": False, "error": "timeout"}).error
+    assert not to_outcome(record, {"extracted": "x^2", "correct": False, "error": None}).error
+    assert not to_outcome(record, {"extracted": None, "correct": False, "error": "no answer"}).error
+    assert not to_outcome(record, None).error
