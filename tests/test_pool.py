@@ -165,8 +165,14 @@ SCRIPT = textwrap.dedent(
     sys.path[:0] = [{tests!r}, {repo!r}]
     from evalkit.verify.pool import BoundedPool
     pool = BoundedPool("pool_tasks.forever", workers=2, timeout=600)
-    pool.submit(None); pool.submit(None)
-    pool.poll(1.0)
+    # One task at a time until each worker runs one (a worker still starting, or idle, would exit on its own when
+    # the parent dies, and prove nothing).
+    deadline = time.monotonic() + 60
+    for running in (1, 2):
+        pool.submit(None)
+        while not (len(pool.workers) == running and all(w.ready and w.queue for w in pool.workers)):
+            assert time.monotonic() < deadline, "the workers did not start"
+            pool.poll(0.05)
     print(" ".join(str(w.process.pid) for w in pool.workers), flush=True)
     time.sleep(600)
     """
