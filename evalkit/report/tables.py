@@ -50,7 +50,6 @@ def display_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
             cells["reported_text"] = f"{reported} ({record['reported_metric']})" if reported else ""
         diff = record.get("difference")
         cells["difference"] = f"{diff:+.1f}" if _cell(diff) else ""
-        cells["temperature"] = _cell(record.get("temperature"))
         rows.append(cells)
     return rows
 
