@@ -39,6 +39,10 @@ def niceness(_payload) -> int:
     return os.nice(0)
 
 
+def scheduler(_payload) -> int:
+    return os.sched_getscheduler(0)
+
+
 def address_space_limit(_payload) -> tuple[int, int]:
     import resource
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.verify.pool import MAX_BATCH, BoundedPool, process_cpu_seconds
+from evalkit.verify.pool import LOWEST_NICENESS, MAX_BATCH, BoundedPool, process_cpu_seconds
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -98,6 +98,15 @@ def test_workers_run_at_the_niceness_asked_for():
     with BoundedPool("pool_tasks.niceness", workers=1, timeout=5, niceness=7) as pool:
         (outcome,) = pool.map([None])
     assert outcome.value == os.nice(0) + 7
+    with BoundedPool("pool_tasks.scheduler", workers=1, timeout=5, niceness=7) as pool:
+        assert pool.map([None])[0].value == os.SCHED_OTHER
+
+
+def test_at_the_lowest_niceness_workers_take_only_idle_cpu():
+    # README: "worker processes run at the lowest CPU priority"
+    with BoundedPool("pool_tasks.scheduler", workers=1, timeout=5, niceness=LOWEST_NICENESS) as pool:
+        (outcome,) = pool.map([None])
+    assert outcome.value == os.SCHED_IDLE
 
 
 def test_a_crashing_task_is_an_outcome_and_the_pool_goes_on():

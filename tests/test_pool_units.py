@@ -109,3 +109,28 @@ def test_a_memory_cap_below_the_hard_limit_is_the_soft_limit_workers_get():
     with BoundedPool("pool_tasks.address_space_limit", workers=1, timeout=5, memory_limit=1024**3) as pool:
         (outcome,) = pool.map([None])
     assert outcome.value[0] == 1024**3
+
+
+def test_a_process_waiting_for_cpu_is_told_from_a_stopped_or_sleeping_one():
+    """A worker at the lowest priority beside a busy engine gets no CPU for long and is runnable: not stalled.
+    A stopped or blocked one is."""
+    import signal
+    import subprocess
+    import sys
+
+    from evalkit.verify.pool import process_waits_for_cpu
+
+    assert process_waits_for_cpu(os.getpid())  # this process, running as it reads
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1.0)
+        assert not process_waits_for_cpu(sleeper.pid)
+        assert process_waits_for_cpu(spinner.pid)
+        spinner.send_signal(signal.SIGSTOP)
+        time.sleep(0.2)
+        assert not process_waits_for_cpu(spinner.pid)
+    finally:
+        sleeper.kill()
+        spinner.kill()
+    assert not process_waits_for_cpu(2**22 + 7)  # no such process

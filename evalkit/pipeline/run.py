@@ -29,11 +29,12 @@ from evalkit.pipeline.verification import VerificationBeside
 from evalkit.provenance import now_iso, package_versions
 from evalkit.store import ENGINE_LOG, MANIFEST, RunContents, RunWriter, SampleRecord, check_run_dir, read_manifest
 from evalkit.verify import Verdict, Verifier
+from evalkit.verify.pool import LOWEST_NICENESS
 
 # Verification workers run at the lowest CPU priority during a run: on a machine where the engine uses the
 # CPU (vLLM for CPU, a local server), they take only what the engine leaves. Their time bound is CPU time, so
 # the priority changes when a verdict arrives, never what it says.
-VERIFIER_NICENESS = 19
+VERIFIER_NICENESS = LOWEST_NICENESS
 
 
 def build_prompts(dataset: Dataset, template: PromptTemplate, api: str) -> dict[str, Prompt]:

@@ -35,6 +35,7 @@ from typing import Any
 # the machine down.
 WORKER_MEMORY_BYTES = 4 * 1024**3
 STARTUP_TIMEOUT_S = 60.0
+LOWEST_NICENESS = 19
 # Starts that fail in a row before the pool gives up: one can fail for a passing reason (a Ctrl-C meant for the
 # terminal's process group reaching a worker before it ignores it), a broken setup fails every time.
 START_ATTEMPTS = 3
@@ -105,6 +106,11 @@ def _worker_main(
     if niceness:
         with contextlib.suppress(OSError):
             os.nice(niceness)
+    if niceness >= LOWEST_NICENESS and hasattr(os, "sched_setscheduler"):
+        # The lowest priority there is: CPU time nobody else wants. Nice 19 alone still takes slices from an
+        # engine that computes on the same cores.
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     _limit_memory(memory_limit)
     module_name, _, attribute = function_path.rpartition(".")
     function = getattr(importlib.import_module(module_name), attribute)
@@ -164,6 +170,15 @@ def process_cpu_seconds(pid: int) -> float | None:
         return None
     # After the command name: state is field 3, utime and stime are fields 14 and 15.
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def process_waits_for_cpu(pid: int) -> bool:
+    """True when a live process is runnable (Linux /proc state R): it computes, or waits only for a CPU."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"R"
+    except (OSError, IndexError):
+        return False
 
 
 class _Worker:
@@ -377,7 +392,12 @@ class BoundedPool:
         used = self.timeout if cpu is None else cpu - worker.task_cpu
         if cpu is not None and cpu > worker.last_cpu:
             worker.last_cpu, worker.last_progress = cpu, now
+        # No CPU time for long is a stopped or stuck worker, unless it is runnable: a worker at the lowest priority
+        # beside a busy engine waits for a CPU, and its check is not over.
         stalled = now - worker.last_progress >= self.timeout * STALL_FACTOR
+        if stalled and worker.process.pid and process_waits_for_cpu(worker.process.pid):
+            worker.last_progress = now
+            stalled = False
         if used < self.timeout and not stalled:
             # Waiting for the CPU (it may run at low priority beside an engine), not computing: the bound is on
             # the work done, so a verdict does not depend on how busy the machine was.
