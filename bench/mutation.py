@@ -197,7 +197,12 @@ def score(module: str) -> ModuleScore:
 def survivor_report(scores: list[ModuleScore]) -> str:
     """Each survivor's diff, from mutmut's own record of it."""
     os.chdir(ROOT)
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    try:
+        from mutmut.mutation.diff_apply import get_diff_for_mutant
+    except ImportError:  # another mutmut 3 layout: the survivors are still named, without their diffs
+
+        def get_diff_for_mutant(name: str, path: str) -> str:
+            raise LookupError("this mutmut version does not expose its diffs here")
 
     parts = []
     for module in scores:
