@@ -161,24 +161,26 @@ def _main_module_hidden() -> Iterator[None]:
             setattr(main, name, value)
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a live process (Linux /proc); None where the platform does not tell."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None where there are none."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
+            return handle.read().rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a live process (Linux /proc); None where the platform does not tell."""
+    fields = _stat_fields(pid)
     # After the command name: state is field 3, utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
 def process_waits_for_cpu(pid: int) -> bool:
     """True when a live process is runnable (Linux /proc state R): it computes, or waits only for a CPU."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] == b"R"
-    except (OSError, IndexError):
-        return False
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] == b"R"
 
 
 class _Worker:
@@ -286,11 +288,8 @@ class BoundedPool:
         if niceness == self.niceness:
             return
         self.niceness = niceness
-        for index, worker in enumerate(self.workers):
-            self._pending.extendleft(reversed(worker.queue))
-            worker.queue.clear()
-            worker.stop(kill=True)
-            self.workers[index] = self._spawn()
+        for worker in list(self.workers):
+            self._replace(worker)
 
     def submit(self, payload: Any) -> int:
         """Queue one task; its outcome comes back from `poll` under the returned id."""
