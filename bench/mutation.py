@@ -120,9 +120,9 @@ def survivors_of(module: str, unchecked_too: bool = False) -> list[str] | None:
 
 
 def run_mutmut(
-    module: str, max_children: int, deadline: float | None, log: Path, names: list[str] | None = None
+    modules: list[str], max_children: int, deadline: float | None, log: Path, names: list[str] | None = None
 ) -> bool:
-    """mutmut on one module's mutants (or only `names`); False when the budget ran out first (the run is stopped,
+    """mutmut on the modules' mutants (or only `names`); False when the budget ran out first (the run is stopped,
     its results kept)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(MUTANTS), *filter(None, [env.get("PYTHONPATH")])])
@@ -131,7 +131,7 @@ def run_mutmut(
     # interpreter started is never looked at again, so the folder exists before mutmut starts.
     MUTANTS.mkdir(exist_ok=True)
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
-               *(names or [f"{dotted(module)}.*"])]  # fmt: skip
+               *(names or [f"{dotted(module)}.*" for module in modules])]  # fmt: skip
     with open(log, "ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
         out.flush()
@@ -232,6 +232,9 @@ def main() -> int:
         "--skip-killed", action="store_true", help="leave out mutants already killed (resume an interrupted run)"
     )
     parser.add_argument(
+        "--together", action="store_true", help="one mutmut run for all the modules (one clean run, not one each)"
+    )
+    parser.add_argument(
         "--worker-side-only", action="store_true", help="only the worker-side mutants mutmut found no test for"
     )
     args = parser.parse_args()
@@ -249,8 +252,19 @@ def main() -> int:
     log.write_text("")
     scores: list[ModuleScore] = []
     finished: set[str] = set()
+    if args.together and not args.worker_side_only:
+        # One mutmut run: its clean run of every test that reaches the modules is paid once, not once per module
+        # (for the verifier's modules that is most of the suite, minutes each time).
+        started = time.monotonic()
+        names = None
+        if args.survivors_only or args.skip_killed:
+            per_module = [survivors_of(m, unchecked_too=args.skip_killed) for m in modules]
+            names = None if None in per_module else [n for found in per_module for n in found]
+        together_complete = names == [] or run_mutmut(modules, args.max_children, deadline, log, names)
+        print(f"mutmut on {len(modules)} modules together: {time.monotonic() - started:.0f} s"
+              + ("" if together_complete else " -- budget spent, the rest unchecked"), flush=True)  # fmt: skip
     for module in modules:
-        if deadline is not None and time.monotonic() > deadline - 60:
+        if not args.together and deadline is not None and time.monotonic() > deadline - 60:
             break
         started = time.monotonic()
         again = args.survivors_only or args.skip_killed
@@ -258,8 +272,10 @@ def main() -> int:
         # Nothing survived last time: nothing to run again.
         if args.worker_side_only:
             complete = module not in WORKER_SIDE or run_worker_side(module, deadline, log)
+        elif args.together:
+            complete = together_complete
         else:
-            complete = names == [] or run_mutmut(module, args.max_children, deadline, log, names)
+            complete = names == [] or run_mutmut([module], args.max_children, deadline, log, names)
         if complete and module in WORKER_SIDE and not args.worker_side_only:
             complete = run_worker_side(module, deadline, log)
         result = score(module)
@@ -270,7 +286,7 @@ def main() -> int:
         print(f"{module}: {rate} killed ({result.caught}/{result.checked} checked of {result.total}; "
               f"{len(result.survivors)} survivors; {time.monotonic() - started:.0f} s)"
               + ("" if complete else " -- budget spent, the rest unchecked"), flush=True)  # fmt: skip
-        if not complete:
+        if not complete and not args.together:
             break
 
     print("\nkill rate per module (killed / checked):")

@@ -153,6 +153,7 @@ def test_the_preview_is_the_first_request_as_it_would_be_sent():
     request = SampleRequest(Prompt("p", ({"role": "user", "content": "Q"},), ""), 0, 4, 77)
     body = backend.preview(request, SAMPLING)
     assert body["n"] == 4 and body["seed"] == 77 and body["reasoning_effort"] == "high" and body["stream"] is True
+    assert body["model"] == backend.model and body["messages"] == [{"role": "user", "content": "Q"}]
     hosted = backend_for("http://127.0.0.1:1/v1", vllm_extensions=False)
     assert "n" not in hosted.preview(request, SAMPLING)  # one sample per request
     backend.close()

@@ -134,3 +134,21 @@ def test_a_process_waiting_for_cpu_is_told_from_a_stopped_or_sleeping_one():
         sleeper.kill()
         spinner.kill()
     assert not process_waits_for_cpu(2**22 + 7)  # no such process
+
+
+def test_a_worker_that_cannot_start_is_tried_start_attempts_times_in_a_row_then_the_pool_stops(monkeypatch):
+    # A worker lost while it starts is replaced; only START_ATTEMPTS failed starts in a row stop the pool.
+    spawned = []
+    spawn = BoundedPool._spawn
+
+    def counting_spawn(self):
+        spawned.append(1)
+        return spawn(self)
+
+    monkeypatch.setattr(BoundedPool, "_spawn", counting_spawn)
+    with (
+        BoundedPool("pool_tasks_that_do_not_exist.compare", workers=1, timeout=5) as pool,
+        pytest.raises(WorkerStartError),
+    ):
+        pool.map([None])
+    assert len(spawned) == pool_module.START_ATTEMPTS == 3

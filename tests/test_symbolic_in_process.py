@@ -1,0 +1,111 @@
+"""The symbolic comparison run in this process, on every table row the verifier hands to a worker.
+
+The verifier tables reach `symbolic.compare` only inside pool workers, where a failing comparison shows as a wrong
+verdict far from its cause and where mutation testing's tracing cannot see which tests reach it. Here the same
+payloads (built by the in-process first pass, exactly as the pool would receive them) go straight to `compare`,
+and each must give the table's verdict and, where the table names one, the rule that decided.
+"""
+
+from __future__ import annotations
+
+import pytest
+from verifier_cases import EXTRACTION_CASES, NOTATION_PAIRS
+from verifier_cases_notation import ALL_NOTATION_CASES
+
+from evalkit.verify import symbolic
+from evalkit.verify.rules import first_pass
+from evalkit.verify.verdict import Pending
+
+ROWS = (
+    [(answer, gold, expected) for gold, answer, expected in NOTATION_PAIRS]
+    + [(response, gold, expected) for response, gold, expected, _ in EXTRACTION_CASES]
+    + [(response, gold, expected) for rows in ALL_NOTATION_CASES.values() for response, gold, expected, _ in rows]
+)
+
+
+def _symbolic_rows() -> list[tuple[str, str, bool, Pending]]:
+    rows = []
+    for response, gold, expected in ROWS:
+        first = first_pass("math", response, gold, False)
+        if isinstance(first, Pending):
+            rows.append((response, gold, expected, first))
+    return rows
+
+
+SYMBOLIC_ROWS = _symbolic_rows()
+
+
+def test_the_tables_send_many_rows_to_the_symbolic_comparison():
+    # Enough that a broken comparison cannot hide among the rows the first pass settles.
+    assert len(SYMBOLIC_ROWS) >= 100, len(SYMBOLIC_ROWS)
+    assert {expected for *_, expected, _ in SYMBOLIC_ROWS} == {True, False}
+
+
+def test_every_symbolic_row_gets_the_tables_verdict_in_process():
+    # One pass, in table order and without clearing the gold cache between rows: a cache that answered one gold
+    # for another would fail here, as it would in a long-lived worker.
+    symbolic.clear_cache()
+    wrong = []
+    for response, gold, expected, pending in SYMBOLIC_ROWS:
+        equal, rule, error = symbolic.compare((pending.gold, pending.prediction, pending.written_gold))
+        if bool(equal) is not expected:
+            wrong.append((response[-80:], gold, expected, rule, error))
+    assert not wrong, "\n".join(map(repr, wrong))
+
+
+@pytest.mark.parametrize(
+    ("gold", "prediction", "rule"),
+    [
+        ("\\frac{2}{3}", "0.67", "rounded"),
+        ("\\frac{2}{3}", "0.66", "rounded"),  # the rule that decided, also when it says no
+        ("-\\frac{2}{3}", "-0.667", "rounded"),
+        ("\\sqrt{2}", "1.41", "rounded"),
+        ("\\pi", "3.15", "rounded"),
+        ("-1+3i", "i(3+i)", "complex"),
+        ("g(t) = 5t-1", "y = 5t-1", "function"),
+        ("\\sqrt[3]{x^2}", "x^{2/3}", "positive-variables"),
+        ("\\sqrt{8}", "2\\sqrt{2}", "math-verify"),
+        ("\\frac{1}{2}", "\\dfrac{1}{2}", "text"),
+        ("-\\frac{3}{4}", "-3/4", "math-verify"),
+        ("30000", "3e4", "math-verify"),
+        ("\\frac{1}{2}", "\\cos(60^\\circ)", "math-verify"),
+    ],
+)
+def test_the_rule_that_decides_in_process(gold, prediction, rule):
+    _, decided_by, error = symbolic.compare((gold, prediction, gold))
+    assert (decided_by, error) == (rule, None)
+
+
+@pytest.mark.parametrize(
+    ("gold", "prediction", "equal"),
+    [
+        ("\\frac{2}{3}", "0.67", True),
+        ("\\frac{2}{3}", "0.66", False),
+        ("-\\frac{2}{3}", "-0.667", True),
+        ("-\\frac{2}{3}", "0.667", False),
+        ("\\pi", "3.14", True),
+        ("\\pi", "3.15", False),
+        ("\\frac{5}{8}", "0.63", False),  # a terminating gold is written exactly or not at all
+        ("-\\frac{3}{4}", "-3/4", True),
+        ("-\\frac{3}{4}", "3/4", False),
+        ("\\frac{7}{2}", "7/2", True),
+        ("30000", "3e4", True),
+        ("30000", "3E4", True),
+        ("30000", "3e5", False),
+        ("\\frac{1}{2}", "\\cos(60^\\circ)", True),  # degrees inside a trigonometric function
+        ("\\frac{1}{2}", "\\cos(30^\\circ)", False),
+        ("\\frac{11}{4}", "2 3/4", True),  # a mixed number
+        ("\\frac{11}{4}", "2 1/4", False),
+    ],
+)
+def test_symbolic_verdicts_in_process(gold, prediction, equal):
+    assert bool(symbolic.compare((gold, prediction, gold))[0]) is equal
+
+
+def test_what_cannot_be_parsed_is_named():
+    assert symbolic.compare(("\\", "1", "\\")) == (False, "math-verify", "gold answer could not be parsed")
+    assert symbolic.compare(("\\frac{1}{2}", "\\", "\\frac{1}{2}")) == (
+        False,
+        "math-verify",
+        "answer could not be parsed",
+    )

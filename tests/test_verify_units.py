@@ -1,0 +1,92 @@
+"""The verifier's small parts on their own: exact numbers with percents and rounding, decimal commas, finite
+decimal expansions, and how much prose follows an answer. The tables in test_verify*.py reach these through whole
+responses; here each rule is pinned where it is written, so a change to one shows as that rule failing."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from evalkit.verify.extract import _words_outside_math
+from evalkit.verify.normalize import Number, canonical, terminates
+from evalkit.verify.rules import numbers_equal
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "result"),
+    [
+        # A percent on one side only matches both its bare number and its fraction.
+        (Number(Fraction(1, 4)), Number(Fraction(25), percent=True), (True, "number")),
+        (Number(Fraction(25)), Number(Fraction(25), percent=True), (True, "number")),
+        (Number(Fraction(25), percent=True), Number(Fraction(1, 4)), (True, "number")),
+        (Number(Fraction(25), percent=True), Number(Fraction(25)), (True, "number")),
+        (Number(Fraction(1, 4)), Number(Fraction(26), percent=True), (False, "number")),
+        (Number(Fraction(25), percent=True), Number(Fraction(1, 5)), (False, "number")),
+        # Percents on both sides compare as written.
+        (Number(Fraction(25), percent=True), Number(Fraction(25), percent=True), (True, "number")),
+        (Number(Fraction(25), percent=True), Number(Fraction(1, 4), 2, percent=True), (False, "rounded")),
+        # A rounded percent against an exact fraction: 66.67% states four places of the fraction 0.6667.
+        (Number(Fraction(2, 3)), Number(Fraction(6667, 100), 2, percent=True), (True, "rounded")),
+        (Number(Fraction(2, 3)), Number(Fraction(6666, 100), 2, percent=True), (False, "rounded")),
+        (Number(Fraction(2, 3)), Number(Fraction(667, 1000), 3), (True, "rounded")),
+        # A gold written as a decimal states its own precision: only the same value matches.
+        (Number(Fraction(67, 100), 2), Number(Fraction(667, 1000), 3), (False, "number")),
+        (Number(Fraction(67, 100), 2), Number(Fraction(670, 1000), 3), (True, "number")),
+        # An exact prediction is never "rounded".
+        (Number(Fraction(2, 3)), Number(Fraction(5, 7)), (False, "number")),
+    ],
+)
+def test_numbers_equal(gold, pred, result):
+    assert numbers_equal(gold, pred) == result
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("2,74", "2.74"),  # two decimals: not a thousands group, not a list of small values
+        ("0,111", "0.111"),  # a zero whole part: never a thousands group
+        ("-0,5", "-0.5"),
+        ("+0,25", "+0.25"),
+        ("1000,99", "1000.99"),
+        ("1000,9999", "1000.9999"),
+        ("1,2", "1,2"),  # may be the list 1, 2
+        ("-2,1", "-2,1"),
+        ("1000,999", "1000,999"),  # three digits after the comma: a thousands group or a decimal, unknown
+        ("12,345", "12345"),  # thousands
+    ],
+)
+def test_a_decimal_comma_is_read_only_where_it_cannot_be_a_list_or_thousands(written, read):
+    assert canonical(written) == read
+
+
+@pytest.mark.parametrize(
+    ("value", "finite"),
+    [
+        (Fraction(5, 8), True),
+        (Fraction(1, 5), True),
+        (Fraction(7, 20), True),
+        (Fraction(12), True),
+        (Fraction(1, 5**30), True),  # beyond what a float holds exactly
+        (Fraction(3, 2**60 * 5**25), True),
+        (Fraction(2, 3), False),
+        (Fraction(1, 6), False),
+        (Fraction(1, 12), False),
+        (Fraction(1, 2**70 * 3), False),
+    ],
+)
+def test_terminates(value, finite):
+    assert terminates(value) is finite
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("$x$ $y$ $z$", 0),
+        ("so $x = 3$ holds", 2),
+        ("then \\text{apples} and \\(y\\)", 2),
+        ("$$a$$, \\[b\\] \\textbf{bold words}", 0),
+    ],
+)
+def test_words_outside_math_count_only_prose(text, words):
+    assert _words_outside_math(text) == words
