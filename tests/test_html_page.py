@@ -118,3 +118,10 @@ def test_the_table_cells_sort_keys_and_kind_filters():
     assert table.count('<th class="num" scope="col">') + table.count('<th class="text" scope="col">') == len(
         html.MARKDOWN_COLUMNS
     )  # fmt: skip
+
+
+def test_charts_name_each_run_by_its_model_and_the_protocol_that_produced_it(runs):
+    labels = {html.run_label(run) for run in runs}
+    assert "BytedTsinghua-SIA/DAPO-Qwen-32B (dapo, T=1.0, n=8)" in labels
+    assert "global_step_40/actor (dapo, T=0.6, n=2)" in labels
+    assert "Qwen/Qwen2.5-Math-7B (qwen25-math-cot, T=0.0, n=1)" in labels
