@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from evalkit.verify.extract import _words_outside_math
+from evalkit.verify.extract import _repair_line, _words_outside_math
 from evalkit.verify.normalize import Number, canonical, terminates
 from evalkit.verify.rules import numbers_equal
 
@@ -90,3 +90,23 @@ def test_terminates(value, finite):
 )
 def test_words_outside_math_count_only_prose(text, words):
     assert _words_outside_math(text) == words
+
+
+@pytest.mark.parametrize(
+    ("line", "repaired"),
+    [
+        ("\\boxed{12", "12"),  # never closed
+        ("Answer: \\boxed{ 12 $ ", "Answer:  12"),  # a stray `$` after it
+        ("Answer: \\boxed{\\frac{3}{4}", "Answer: \\frac{3}{4}"),  # inner braces kept
+        ("For {n}: \\boxed{12", "For {n}: 12"),  # the box's own brace, not the first on the line
+        ("\\boxed{ 12\\}", " 12\\"),  # an escaped brace does not close it, and is not kept
+        ("\\boxed{2X", "2X"),
+        ("So \\boxed{5} is it", "So \\boxed{5} is it"),  # closed: left alone
+        ("Answer: \\boxed", "Answer: \\boxed"),  # no argument at all
+        ("Answer: {12", "Answer: {12"),  # no box
+        ("x = 1 {", "x = 1 {"),
+        ("$12", " 12"),  # an odd `$` is dropped
+    ],
+)
+def test_a_carelessly_written_answer_line_is_repaired(line, repaired):
+    assert _repair_line(line) == repaired
