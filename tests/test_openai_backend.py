@@ -188,3 +188,26 @@ def test_the_transport_can_be_forced():
                            transport="httpx")  # fmt: skip
     assert forced.transport == "httpx"
     forced.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        # OpenAI's shape: what a 400 is about is in `param`, even when the message does not name it.
+        (
+            {"error": {"message": "Unsupported value", "param": "temperature", "code": "unsupported_value"}},
+            ("Unsupported value", "temperature", "unsupported_value"),
+        ),
+        ({"message": "Unsupported value", "param": "top_p"}, ("Unsupported value", "top_p", None)),  # unwrapped
+        ({"error": {"param": "n"}}, ('{"param": "n"}', "n", None)),  # no message: the body itself
+        ({"error": {"message": "m" * 600}}, ("m" * 500, None, None)),
+        ({"error": {"message": "m", "param": 3, "code": 400}}, ("m", None, None)),  # not names
+        ("Bad request: temperature", ("Bad request", None, None)),  # a body that is not JSON
+        (None, ("Bad request", None, None)),
+    ],
+)
+def test_what_a_400_is_about_is_read_from_its_body(body, fields):
+    from evalkit.backends.openai_api import _error_fields
+
+    error = openai.BadRequestError("Bad request", response=_response(400, "http://127.0.0.1:1/v1"), body=body)
+    assert _error_fields(error) == fields

@@ -8,9 +8,10 @@ from fractions import Fraction
 
 import pytest
 
-from evalkit.verify.extract import _repair_line, _words_outside_math
+from evalkit.verify.extract import _ends_finished, _repair_line, _words_outside_math
 from evalkit.verify.normalize import Number, canonical, terminates
-from evalkit.verify.rules import numbers_equal
+from evalkit.verify.rules import first_pass, numbers_equal
+from evalkit.verify.verdict import Verdict
 
 
 @pytest.mark.parametrize(
@@ -110,3 +111,58 @@ def test_words_outside_math_count_only_prose(text, words):
 )
 def test_a_carelessly_written_answer_line_is_repaired(line, repaired):
     assert _repair_line(line) == repaired
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "truncated", "verdict"),
+    [
+        ("\\boxed{025}", "25", False, Verdict("025", True, "strict-int", "boxed")),
+        ("\\boxed{1 000}", "1000", False, Verdict("1 000", True, "strict-int", "boxed")),
+        ("\\boxed{1000}", "1 000", False, Verdict("1000", True, "strict-int", "boxed")),
+        ("\\boxed{25$}", "25", False, Verdict("25$", True, "strict-int", "boxed")),
+        ("\\boxed{25%}", "25", False, Verdict("25%", False, "strict-int", "boxed", "not an integer literal")),
+        ("\\boxed{25.0}", "25", False, Verdict("25.0", False, "strict-int", "boxed", "not an integer literal")),
+        ("\\boxed{x = 25}", "25", False, Verdict("x = 25", False, "strict-int", "boxed", "not an integer literal")),
+        ("\\boxed{26}", "25", False, Verdict("26", False, "strict-int", "boxed")),
+        (
+            "\\boxed{1/2}",
+            "\\frac{1}{2}",
+            False,
+            Verdict("1/2", False, "strict-int", "boxed", "gold '\\\\frac{1}{2}' is not an integer"),
+        ),
+        # Cut off at the token limit, only an explicit marker counts: a closing sentence is not one.
+        ("The work goes on and the sum is 25", "25", False, Verdict("25", True, "strict-int", "short-statement")),
+        ("The work goes on and the sum is 25", "25", True, Verdict(None, False, "none", "none")),
+    ],
+)
+def test_the_strict_integer_rule_verdict_in_full(response, gold, truncated, verdict):
+    assert first_pass("strict-int", response, gold, truncated) == verdict
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "finished"),
+    [
+        ("", "12", False),
+        ("The answer is 12.", "12", True),
+        ("The answer is \\(12\\)", "12", True),
+        ("The answer is \\[12\\]", "12", True),
+        ("the answer is X", "", False),
+        ("we get 12 then 12 cm", "12", True),
+        ("it is B12345678901234567890", "A12345678901234567890", True),
+        ("so we continue with", "12", False),
+        ("The answer is 12. square units", "12", True),
+        ("the answer is 12 then", "12", True),
+        ("the answer is 12 Square Units", "12", True),
+        ("we find X", "12", False),
+        ("答案是12个", "12", True),
+        ("12，然后我们", "12", False),
+        ("the answer is 12, but let me check the case n = 2 where", "12", False),
+        ("so the result is \\(y\\)", "12", True),
+        ("so the result is \\[y\\]", "12", True),
+        ("we get 12 then more work and finally 12", "12", True),
+        ("ok X", "", False),
+    ],
+)
+def test_a_text_ends_finished_at_a_sentence_end_or_right_after_its_value(text, value, finished):
+    # "the answer is 12 then": one word after the value may be its unit, two are a new clause.
+    assert _ends_finished(text, value) is finished
