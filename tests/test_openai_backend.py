@@ -211,3 +211,42 @@ def test_what_a_400_is_about_is_read_from_its_body(body, fields):
 
     error = openai.BadRequestError("Bad request", response=_response(400, "http://127.0.0.1:1/v1"), body=body)
     assert _error_fields(error) == fields
+
+
+def test_close_closes_the_clients_once_and_never_raises_inside_a_running_loop():
+    backend = backend_for(("http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"))
+    assert not any(server.client.is_closed() for server in backend.servers)
+    backend.close()
+    assert all(server.client.is_closed() for server in backend.servers)
+    backend.close()  # again: nothing to do
+
+    inside = backend_for("http://127.0.0.1:1/v1")
+
+    async def main():
+        inside.close()  # asyncio.run cannot run here; the clients are closed by aclose instead
+        await inside.aclose()
+
+    asyncio.run(main())
+    assert inside.servers[0].client.is_closed()
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "not_reached"),
+    [
+        (openai.APIConnectionError, None, True),  # httpx: refused, no route, DNS
+        (openai.APITimeoutError, "ConnectTimeout", True),  # aiohttp reports a refused connection so
+        (openai.APITimeoutError, "ConnectError", True),
+        (openai.APITimeoutError, "ReadTimeout", False),  # reached, and the request ran too long
+        (openai.APITimeoutError, None, False),
+    ],
+)
+def test_a_server_not_reached_is_told_from_a_request_that_ran_too_long(error, cause, not_reached):
+    import httpx
+
+    from evalkit.backends.openai_api import _not_reached
+
+    request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
+    fault = error(request=request) if error is openai.APITimeoutError else error(request=request, message="x")
+    if cause is not None:
+        fault.__cause__ = type(cause, (Exception,), {})()
+    assert _not_reached(fault) is not_reached

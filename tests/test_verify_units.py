@@ -8,8 +8,15 @@ from fractions import Fraction
 
 import pytest
 
-from evalkit.verify.extract import _ends_finished, _repair_line, _words_outside_math
-from evalkit.verify.normalize import Number, canonical, terminates
+from evalkit.verify.extract import (
+    _ends_finished,
+    _is_box_glue,
+    _last_value,
+    _leading_value,
+    _repair_line,
+    _words_outside_math,
+)
+from evalkit.verify.normalize import Number, canonical, significant_digits, terminates
 from evalkit.verify.rules import first_pass, numbers_equal
 from evalkit.verify.verdict import Verdict
 
@@ -166,3 +173,73 @@ def test_the_strict_integer_rule_verdict_in_full(response, gold, truncated, verd
 def test_a_text_ends_finished_at_a_sentence_end_or_right_after_its_value(text, value, finished):
     # "the answer is 12 then": one word after the value may be its unit, two are a new clause.
     assert _ends_finished(text, value) is finished
+
+
+@pytest.mark.parametrize(
+    ("number", "digits"),
+    [
+        (Number(Fraction(2, 3)), 0),  # exact: states no digits
+        (Number(Fraction(0), 2), 0),  # 0.00
+        (Number(Fraction(9, 100), 2), 1),  # 0.09
+        (Number(Fraction(67, 100), 2), 2),
+        (Number(Fraction(41667, 1000000), 6), 5),  # 0.041667
+    ],
+)
+def test_significant_digits(number, digits):
+    assert significant_digits(number) == digits
+
+
+@pytest.mark.parametrize(
+    ("between", "glue"),
+    [
+        (" and ", True),  # "\boxed{2} and \boxed{3}": one answer in two boxes
+        (" " * 80, True),
+        (" " * 81, False),  # too far apart to be one answer
+        ("\n\n", False),  # a paragraph between them
+        (" \n\n ", False),
+        (".\n(b) The area is ", True),  # the next box opens a new labelled part
+        (".\n(b) The area is " + "x" * 282, True),  # 300 characters
+        (".\n(b) The area is " + "x" * 283, False),
+        (".\n\n\n(b) The area is ", False),
+    ],
+)
+def test_what_may_stand_between_the_boxes_of_one_answer(between, glue):
+    assert _is_box_glue(between) is glue
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value"),
+    [
+        ("12 cm", "12"),
+        ("12, because", "12"),
+        ("12, Xavier", "12"),
+        ("12, x5", "12"),
+        ("12 Xylophones", "12"),
+        ("12 and 13", None),  # a list of values
+        ("12, 13", None),
+        ("12, 3", None),
+        ("12,  -3", None),
+        ("12, $x$", None),
+        ("12,", None),
+        ("12 + 3", None),  # an expression
+        ("12 = 3", None),
+    ],
+)
+def test_the_number_a_predicate_opens_with(sentence, value):
+    assert _leading_value(sentence) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("\\pi2", "2"),
+        ("\\frac{1}{2} then 7", "7"),
+        ("1 2 \\frac{3}{4} 5", "5"),
+        ("分到 (\\frac{2}{5}) 吨", "(\\frac{2}{5})"),  # the fraction, not its denominator
+        ("x" * 2000 + " \\frac{1}{2} 7", "7"),
+        ("so we get $x = 4$ and 5", "x = 4"),  # a math span wins
+        ("no value here", None),
+    ],
+)
+def test_the_last_value_of_a_sentence(text, value):
+    assert _last_value(text) == value

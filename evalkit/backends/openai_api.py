@@ -10,7 +10,6 @@ faults are retried with backoff (retry.py); a server that cannot be reached is r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -195,10 +194,11 @@ class OpenAIBackend:
             self.on_notice(f"skipping {text} for now; requests go to the other servers")
 
     def close(self) -> None:
-        """Close the HTTP clients if generation never ran (then `aclose` has done it already)."""
-        if not self._closed:
-            with contextlib.suppress(RuntimeError):
-                asyncio.run(self.aclose())
+        """Close the HTTP clients if generation never ran (then `aclose` has done it already). Inside a running
+        event loop nothing can wait for them here: the code running there awaits `aclose`."""
+        if self._closed or _in_running_loop():
+            return
+        asyncio.run(self.aclose())
 
     async def aclose(self) -> None:
         self._closed = True
@@ -529,6 +529,14 @@ def _not_reached(error: openai.APIConnectionError) -> bool:
     if not isinstance(error, openai.APITimeoutError):
         return True
     return type(error.__cause__).__name__ in ("ConnectTimeout", "ConnectError")
+
+
+def _in_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _now() -> float:
