@@ -243,3 +243,15 @@ def test_the_number_a_predicate_opens_with(sentence, value):
 )
 def test_the_last_value_of_a_sentence(text, value):
     assert _last_value(text) == value
+
+
+@pytest.mark.parametrize(
+    ("response", "verdict"),
+    [
+        ("so the Answer: 12", Verdict("12", True, "dapo", "answer-line")),
+        ("so the Answer: 13", Verdict("13", False, "dapo", "answer-line")),
+        ("no marker", Verdict(None, False, "dapo", "none")),
+    ],
+)
+def test_the_dapo_rule_verdict_in_full(response, verdict):
+    assert first_pass("dapo", response, "12", False) == verdict
