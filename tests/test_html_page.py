@@ -10,6 +10,7 @@ import re
 import pandas as pd
 
 from evalkit.report import html
+from evalkit.report.trainlog import StepCost
 
 
 def row(**fields) -> dict:
@@ -125,3 +126,95 @@ def test_charts_name_each_run_by_its_model_and_the_protocol_that_produced_it(run
     assert "BytedTsinghua-SIA/DAPO-Qwen-32B (dapo, T=1.0, n=8)" in labels
     assert "global_step_40/actor (dapo, T=0.6, n=2)" in labels
     assert "Qwen/Qwen2.5-Math-7B (qwen25-math-cot, T=0.0, n=1)" in labels
+
+
+def _rounded(pairs) -> list[tuple[float, ...]]:
+    return [tuple(round(v, 4) for v in pair) for pair in pairs]
+
+
+def _charts_drawn(monkeypatch) -> list[tuple[tuple, dict]]:
+    """What the page asks the chart module to draw: the data, titles and axes, not the SVG."""
+    calls: list[tuple[tuple, dict]] = []
+    monkeypatch.setattr(html, "line_chart", lambda *args, **kwargs: calls.append((args, kwargs)) or "<svg/>")
+    monkeypatch.setattr(html, "heatmap", lambda *args, **kwargs: calls.append((args, kwargs)) or "<svg/>")
+    return calls
+
+
+def test_the_pass_at_k_chart_draws_every_run_with_more_than_one_sample_in_percent(runs, monkeypatch):
+    calls = _charts_drawn(monkeypatch)
+    single = [r for r in runs if r.results["metrics"]["n"] == 1]
+    several = [r for r in runs if r.results["metrics"]["n"] > 1]
+    assert single and several
+    html._pass_at_k_chart(single + several)  # runs with one sample first: they are skipped, not the end
+    ((series, title, x_label, y_label), options) = calls[-1]
+    assert (title, x_label, y_label, options) == (
+        "pass@k against k (runs with n > 1)",
+        "k (samples drawn)",
+        "pass@k (%)",
+        {"log2_x": True},
+    )
+    assert [s.label for s in series] == [html.run_label(r) for r in several]
+    by_label = {s.label: s.points for s in series}
+    assert _rounded(by_label["org/grpo-baseline (dapo, T=0.6, n=4)"]) == [(1, 35.0), (2, 56.6667), (4, 80.0)]
+    assert _rounded(by_label["global_step_40/actor (dapo, T=0.6, n=2)"]) == [(1, 55.0), (2, 70.0)]
+    assert html._pass_at_k_chart(single) == (
+        "<p class='note'>No run has more than one sample per problem: no pass@k curve to draw.</p>"
+    )
+
+
+def test_the_sweep_charts_draw_each_checkpoint_with_its_interval_by_step_and_by_hours(runs, monkeypatch):
+    calls = _charts_drawn(monkeypatch)
+    page = html._sweep_charts(runs, "aime24", {})
+    ((series, title, x_label, y_label), options) = calls[-1]
+    assert (title, x_label, y_label, options) == (
+        "accuracy against training step",
+        "training step",
+        "avg@n (%)",
+        {"y_range": None},
+    )
+    (sweep,) = series
+    assert sweep.label == "ckpt/dapo-run/global_step_*/actor"
+    assert _rounded(sweep.points) == [(40, 55.0), (80, 30.0), (120, 40.0)]
+    assert _rounded(sweep.errors) == [(25.0, 80.0), (10.0, 55.0), (15.0, 65.0)]
+    assert page.startswith(
+        "<p class='note'>1 training run, 3 checkpoints; the band is each checkpoint's 95% interval.</p>"
+        '<div class="charts"><div><svg/></div></div>'
+    )
+    assert "--train-log RUN=steps.csv" in page
+
+    calls.clear()
+    costs = {sweep.label: [StepCost(40, 2.0, 16.0), StepCost(80, 4.5, None), StepCost(120, 7.0, 56.0)]}
+    page = html._sweep_charts(runs, "aime24", costs)
+    assert [(args[1], args[2]) for args, _ in calls] == [
+        ("accuracy against training step", "training step"),
+        ("accuracy against training hours", "training hours"),
+        ("accuracy against GPU hours", "GPU hours"),
+    ]
+    (by_hours,), (by_gpu_hours,) = calls[1][0][0], calls[2][0][0]
+    assert _rounded(by_hours.points) == [(2.0, 55.0), (4.5, 30.0), (7.0, 40.0)]
+    assert _rounded(by_gpu_hours.points) == [(16.0, 55.0), (56.0, 40.0)]  # a step without GPU hours is left out
+    assert _rounded(by_gpu_hours.errors) == [(25.0, 80.0), (15.0, 65.0)]
+    assert "--train-log" not in page and page.count("<svg/>") == 3
+    assert html._sweep_charts([r for r in runs if "global_step" not in r.manifest["model"]], "aime24", {}).startswith(
+        "<p class='note'>No checkpoint sweep yet"
+    )
+
+
+def test_the_heatmap_has_a_row_per_run_in_sweep_order_and_a_column_per_problem(runs, monkeypatch):
+    calls = _charts_drawn(monkeypatch)
+    assert html._heatmap([], {}) == ""
+    html._heatmap(runs, {str(runs[0].path): "samples/first.html"})
+    ((labels, problems, values, notes, title), options) = calls[-1]
+    assert title == "per-problem solve rate (hover for counts; click a cell for its samples)"
+    assert len(labels) == len(runs) and len(problems) == 30 and problems[0] == runs[0].per_problem[0]["problem_id"]
+    steps = [label for label in labels if "global_step" in label]
+    assert steps == [f"global_step_{s}/actor (dapo, T=0.6, n=2)" for s in (40, 80, 120)]  # step order, not text order
+    row = labels.index(html.run_label(runs[0]))
+    first = runs[0].per_problem[0]
+    assert values[row][0] == first["solve_rate"]
+    assert notes[row][0] == (
+        f"{first['problem_id']}: {first['correct']}/{first['n']} correct; majority answer: "
+        f"{first['majority_answer'] if first['majority_answer'] is not None else '(none)'}"
+    )
+    assert options["links"][row] == "samples/first.html"
+    assert sum(link is not None for link in options["links"]) == 1
