@@ -48,15 +48,14 @@ def gold_answer(gold: str) -> str:
     return stripped
 
 
-def _math_fast(response: str, gold: str, truncated: bool, written_gold: str) -> Verdict | Pending:
+def _math_fast(response: str, gold: str, truncated: bool) -> Verdict | Pending:
     found = extract_answer(response, truncated)
     if found.answer is None:
         return _no_answer(found.rule)
     verdict = _decide_in_process(found, gold)
-    if verdict is not None and (verdict.correct or written_gold.count("\\boxed") < 2):
+    if verdict is not None:
         return verdict
-    # A gold written with several boxes is also read whole by the symbolic comparison: only it may say no.
-    return Pending(found.answer, found.rule, gold, found.answer, written_gold)
+    return Pending(found.answer, found.rule, gold, found.answer)
 
 
 def _decide_in_process(found: Extraction, gold: str) -> Verdict | None:
@@ -136,5 +135,5 @@ def first_pass(rules: str, response: str, gold: str, truncated: bool) -> Verdict
     if rules == "dapo":
         return _dapo(response, gold)
     if rules == "math":
-        return _math_fast(response, gold_answer(gold), truncated, gold)
+        return _math_fast(response, gold_answer(gold), truncated)
     return _strict_int(response, gold_answer(gold), truncated)

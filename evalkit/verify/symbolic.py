@@ -38,7 +38,7 @@ _EXTRACTION = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConf
 DEFAULT_FLOAT_ROUNDING = 6
 # Parsed golds kept per worker; a run's golds number in the hundreds, so this never evicts in practice.
 GOLD_CACHE_SIZE = 4096
-_gold_cache: dict[tuple[str, str], list[list]] = {}
+_gold_cache: dict[str, list[list]] = {}
 
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)\b")
 _DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree)")
@@ -69,9 +69,8 @@ def symbolic_form(answer: str) -> str:
     return _SCIENTIFIC_E.sub(r"\1\\times 10^{\2}", text)
 
 
-def _parsed_gold(gold: str, written_gold: str) -> list[list]:
-    key = (gold, written_gold)
-    cached = _gold_cache.get(key)
+def _parsed_gold(gold: str) -> list[list]:
+    cached = _gold_cache.get(gold)
     if cached is not None:
         return cached
     # The canonical form is what the prediction is parsed in too; the gold as written only when that fails.
@@ -80,15 +79,9 @@ def _parsed_gold(gold: str, written_gold: str) -> list[list]:
     if not result and form != gold:
         result = _parse(gold)
     parsed: list[list] = [result] if result else []
-    if written_gold.count("\\boxed") > 1:
-        # A gold written with several boxes ("\boxed{1} and \boxed{2}") is also read whole: math-verify collects
-        # the boxes of one statement into a set.
-        whole = parse(written_gold, extraction_config=_EXTRACTION, parsing_timeout=None, raise_on_error=False)
-        if whole:
-            parsed.append(whole)
     if len(_gold_cache) >= GOLD_CACHE_SIZE:
         _gold_cache.clear()
-    _gold_cache[key] = parsed
+    _gold_cache[gold] = parsed
     return parsed
 
 
@@ -188,19 +181,19 @@ def _function_match(gold: list, prediction: list) -> bool:
     return bool(verify(g.rhs, p.rhs, timeout_seconds=None, raise_on_error=False))
 
 
-def compare(payload: tuple[str, str, str]) -> tuple[bool, str, str | None]:
-    """(gold answer, prediction, gold as the dataset wrote it) -> (equal, the rule that decided, error).
+def compare(payload: tuple[str, str]) -> tuple[bool, str, str | None]:
+    """(gold answer, prediction) -> (equal, the rule that decided, error).
 
     Gold comes first: the comparison is not symmetric. Rules: `text` (equal canonical text), `math-verify`,
     `rounded` (a decimal that is the exact gold rounded to the places it states), `complex` (i as the imaginary
     unit), `function` (`g(t) = ...` against `y = ...`), `positive-variables` (roots and fractional powers).
     """
-    gold, prediction, written_gold = payload
+    gold, prediction = payload
     gold_text = comparable_text(gold)
     pred_texts = (comparable_text(prediction), comparable_text(drop_assignment(canonical(prediction))))
     if gold_text and gold_text in pred_texts:
         return True, "text", None  # the same answer in other notation: nothing to parse
-    parsed_gold = _parsed_gold(gold, written_gold)
+    parsed_gold = _parsed_gold(gold)
     if not parsed_gold:
         return False, "math-verify", "gold answer could not be parsed"
     form = symbolic_form(prediction)
@@ -234,7 +227,7 @@ def compare(payload: tuple[str, str, str]) -> tuple[bool, str, str | None]:
 
 def warm_up() -> None:
     """Import-time work (sympy, the LaTeX grammar) done once in the fork server, not in every worker."""
-    compare(("\\frac{1}{2}", "0.5", "\\frac{1}{2}"))
+    compare(("\\frac{1}{2}", "0.5"))
     clear_cache()
 
 

@@ -31,4 +31,3 @@ class Pending:
     found_by: str
     gold: str
     prediction: str
-    written_gold: str

@@ -93,7 +93,7 @@ class Verifier:
         first = first_pass(self.rules, response, gold, truncated)
         if isinstance(first, Verdict):
             return first
-        payload = (first.gold, first.prediction, first.written_gold)
+        payload = (first.gold, first.prediction)
         cached = self._cache.get(payload)
         if cached is not None:
             self._cache.move_to_end(payload)
@@ -114,7 +114,7 @@ class Verifier:
         if not self._ready and self._waiting:
             for task, outcome in self._pool_for_symbolic().poll(timeout):
                 first, keys = self._waiting.pop(task)
-                payload = (first.gold, first.prediction, first.written_gold)
+                payload = (first.gold, first.prediction)
                 self._in_flight.pop(payload, None)
                 self._cache[payload] = outcome
                 if len(self._cache) > RESULT_CACHE_SIZE:
