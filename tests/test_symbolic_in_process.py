@@ -109,3 +109,25 @@ def test_what_cannot_be_parsed_is_named():
         "math-verify",
         "answer could not be parsed",
     )
+
+
+@pytest.mark.parametrize(
+    ("gold", "prediction", "verdict"),
+    [
+        ("\\frac{1}{2}", "\\dfrac{1}{2}", (True, "text", None)),  # the same text: nothing to parse
+        ("\\frac{1}{4}", "0.25", (True, "rounded", None)),  # a decimal equal to a terminating gold
+        ("\\frac{5}{11}", "0.45", (True, "rounded", None)),  # 0.4545...: 0.45 is within half a unit
+        ("\\frac{1}{30}", "0.03", (False, "rounded", None)),  # one significant digit is not enough
+        ("\\frac{\\sqrt{2}}{100}", "0.01", (False, "rounded", None)),
+        ("\\frac{\\sqrt{2}}{2}", "0.7071", (True, "rounded", None)),
+        ("\\pi", "3.1416", (True, "rounded", None)),
+        ("\\frac{5}{2}", "2 1/2", (True, "math-verify", None)),  # a mixed number, not 2 times 1/2
+        ("\\sqrt{-4}", "2.00", (False, "math-verify", None)),  # not a real number: no rounding rule
+        ("\\sqrt{x^2}", "x", (False, "math-verify", None)),  # |x|: equal only for positive x, not said here
+        ("\\sqrt{x^3}", "x\\sqrt{x}", (True, "positive-variables", None)),
+    ],
+)
+def test_the_verdict_and_the_rule_that_decided_it(gold, prediction, verdict):
+    symbolic.clear_cache()
+    equal, rule, error = symbolic.compare((gold, prediction))
+    assert (bool(equal), rule, error) == verdict
