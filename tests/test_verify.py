@@ -205,6 +205,9 @@ def test_dapo_normalization_steps():
     assert normalize_final_answer("$\\frac{3}{4}$ inches") == "\\frac{3}{4}"
     assert normalize_final_answer("x = \\sqrt2") == "\\sqrt{2}"
     assert dapo_score("no marker here", "5").extracted is None
+    assert normalize_final_answer("\\textbf{12}") == "12" and normalize_final_answer("\\overline{3}") == "3"
+    assert normalize_final_answer("the value $12$ here") == "12"  # the math between the dollars
+    assert dapo_score("Answer: \\textbf{12}", "12").normalized == "12"
 
 
 @pytest.mark.parametrize(
