@@ -232,6 +232,9 @@ def main() -> int:
         "--skip-killed", action="store_true", help="leave out mutants already killed (resume an interrupted run)"
     )
     parser.add_argument(
+        "--report-only", action="store_true", help="run nothing: the kill rates and survivors of the last runs"
+    )
+    parser.add_argument(
         "--together", action="store_true", help="one mutmut run for all the modules (one clean run, not one each)"
     )
     parser.add_argument(
@@ -249,10 +252,14 @@ def main() -> int:
     deadline = None if args.budget_minutes is None else time.monotonic() + args.budget_minutes * 60
     MUTANTS.mkdir(exist_ok=True)
     log = MUTANTS / "mutation.log"
-    log.write_text("")
+    if not args.report_only:
+        log.write_text("")
     scores: list[ModuleScore] = []
     finished: set[str] = set()
-    if args.together and not args.worker_side_only:
+    if args.report_only:
+        scores = [score(module) for module in modules]
+        finished = {s.path for s in scores if s.checked == s.total}
+    elif args.together and not args.worker_side_only:
         # One mutmut run: its clean run of every test that reaches the modules is paid once, not once per module
         # (for the verifier's modules that is most of the suite, minutes each time).
         started = time.monotonic()
@@ -263,7 +270,7 @@ def main() -> int:
         together_complete = names == [] or run_mutmut(modules, args.max_children, deadline, log, names)
         print(f"mutmut on {len(modules)} modules together: {time.monotonic() - started:.0f} s"
               + ("" if together_complete else " -- budget spent, the rest unchecked"), flush=True)  # fmt: skip
-    for module in modules:
+    for module in [] if args.report_only else modules:
         if not args.together and deadline is not None and time.monotonic() > deadline - 60:
             break
         started = time.monotonic()
