@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from evalkit.verify.extract import last_boxed
@@ -194,21 +193,6 @@ def as_integer(text: str) -> int | None:
             return None
         candidate = whole if whole not in ("", "+", "-") else "0"
     return int(candidate)
-
-
-def as_number(text: str) -> tuple[Decimal, bool] | None:
-    """(value, written as a percent) for a plainly written decimal number such as `12.5`, `1,000`, `12.5%`."""
-    candidate = text.strip()
-    percent = candidate.endswith("%")
-    candidate = candidate.rstrip("%").strip()
-    if _THOUSANDS.match(candidate):
-        candidate = candidate.replace(",", "")
-    if len(candidate) > MAX_INTEGER_DIGITS or not _PLAIN_NUMBER.match(candidate):
-        return None
-    try:
-        return Decimal(candidate), percent
-    except InvalidOperation:
-        return None
 
 
 def is_plain_number(text: str) -> bool:
