@@ -250,3 +250,49 @@ def test_a_server_not_reached_is_told_from_a_request_that_ran_too_long(error, ca
     if cause is not None:
         fault.__cause__ = type(cause, (Exception,), {})()
     assert _not_reached(fault) is not_reached
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"error": {"message": "Incorrect API key provided"}}, "Incorrect API key provided"),
+        ({"message": "model not found"}, "model not found"),  # unwrapped
+        ({"error": "overloaded", "message": "try again"}, "try again"),  # the error is only a word
+        ({"error": {"message": "m" * 600}}, "m" * 300),
+        ({"error": {"code": 1}}, "Bad request"),  # nothing readable: the SDK's own text
+        (None, "Bad request"),
+    ],
+)
+def test_what_a_server_said_is_read_from_its_error_body(body, message):
+    from evalkit.backends.openai_api import _describe_fault, _message
+
+    error = openai.BadRequestError("Bad request", response=_response(400, "http://127.0.0.1:1/v1"), body=body)
+    assert _message(error) == message
+
+    class Server:
+        name = "http://127.0.0.1:1/v1"
+
+    assert _describe_fault(Server(), error) == f"http://127.0.0.1:1/v1 answered 400: {message}"
+
+
+def test_when_one_task_fails_the_others_are_cancelled_and_awaited_and_its_error_is_raised():
+    from evalkit.backends.openai_api import _all_or_cancel
+
+    cleaned_up = []
+
+    async def fails():
+        await asyncio.sleep(0.01)
+        raise ValueError("the first failure")
+
+    async def slow():
+        try:
+            await asyncio.sleep(30)
+        finally:
+            cleaned_up.append("slow")
+
+    async def main():
+        with pytest.raises(ValueError, match="the first failure"):
+            await _all_or_cancel([fails(), slow(), slow()])
+        assert cleaned_up == ["slow", "slow"]  # cancelled and finished before the error is raised
+
+    asyncio.run(asyncio.wait_for(main(), 10))

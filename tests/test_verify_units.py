@@ -114,6 +114,8 @@ def test_words_outside_math_count_only_prose(text, words):
         ("Answer: {12", "Answer: {12"),  # no box
         ("x = 1 {", "x = 1 {"),
         ("$12", " 12"),  # an odd `$` is dropped
+        ("$1$ and $2$ cost $3", " 1  and  2  cost  3"),  # five: odd
+        ("$1$ and $2$", "$1$ and $2$"),  # four: even, kept
     ],
 )
 def test_a_carelessly_written_answer_line_is_repaired(line, repaired):
@@ -233,6 +235,7 @@ def test_the_number_a_predicate_opens_with(sentence, value):
     ("text", "value"),
     [
         ("\\pi2", "2"),
+        ("\\frac{1}{2}3", "3"),  # a number right after the fraction is the later value
         ("\\frac{1}{2} then 7", "7"),
         ("1 2 \\frac{3}{4} 5", "5"),
         ("分到 (\\frac{2}{5}) 吨", "(\\frac{2}{5})"),  # the fraction, not its denominator
