@@ -125,6 +125,9 @@ def test_what_cannot_be_parsed_is_named():
         ("\\sqrt{-4}", "2.00", (False, "math-verify", None)),  # not a real number: no rounding rule
         ("\\sqrt{x^2}", "x", (False, "math-verify", None)),  # |x|: equal only for positive x, not said here
         ("\\sqrt{x^3}", "x\\sqrt{x}", (True, "positive-variables", None)),
+        ("\\sqrt{x^2 y}", "x\\sqrt{y}", (True, "positive-variables", None)),
+        ("f(x) = x^2", "y = x^2", (True, "function", None)),
+        ("f(2) = 4", "y = 4", (False, "math-verify", None)),  # a value of f, not f itself
     ],
 )
 def test_the_verdict_and_the_rule_that_decided_it(gold, prediction, verdict):
