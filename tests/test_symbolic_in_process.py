@@ -128,9 +128,42 @@ def test_what_cannot_be_parsed_is_named():
         ("\\sqrt{x^2 y}", "x\\sqrt{y}", (True, "positive-variables", None)),
         ("f(x) = x^2", "y = x^2", (True, "function", None)),
         ("f(2) = 4", "y = 4", (False, "math-verify", None)),  # a value of f, not f itself
+        ("f(x) = \\frac{1}{0}", "y = \\infty", (False, "math-verify", None)),
+        # What sympy cannot compare is a no, not an error: no prediction is lost to a comparison that raises.
+        ("\\frac{1}{0}", "\\infty", (False, "math-verify", None)),
+        ("1", "\\frac{1}{", (False, "math-verify", None)),
+        ("1", "x^^2", (False, "math-verify", None)),
+        ("1", "\\sqrt[", (False, "math-verify", None)),
     ],
 )
 def test_the_verdict_and_the_rule_that_decided_it(gold, prediction, verdict):
     symbolic.clear_cache()
     equal, rule, error = symbolic.compare((gold, prediction))
     assert (bool(equal), rule, error) == verdict
+
+
+def test_the_comparison_runs_in_any_thread_because_math_verify_alarms_are_off():
+    # math-verify bounds its own time with SIGALRM, which only the main thread may set; the pool bounds the time
+    # instead, so the comparison must not ask for it (it would raise here, in a thread).
+    import threading
+
+    pairs = [("\\frac{2}{3}", "0.67"), ("\\sqrt{8}", "2\\sqrt{2}"), ("g(t) = 5t-1", "y = 5t-1"), ("1", "2")]
+    results: dict[str, object] = {}
+
+    def compare_all():
+        try:
+            symbolic.clear_cache()
+            results["verdicts"] = [symbolic.compare(pair) for pair in pairs]
+        except Exception as error:  # noqa: BLE001 (the test reports it)
+            results["error"] = error
+
+    thread = threading.Thread(target=compare_all)
+    thread.start()
+    thread.join(60)
+    assert "error" not in results, results.get("error")
+    assert results["verdicts"] == [
+        (True, "rounded", None),
+        (True, "math-verify", None),
+        (True, "function", None),
+        (False, "math-verify", None),
+    ]

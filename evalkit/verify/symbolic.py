@@ -38,7 +38,7 @@ _EXTRACTION = (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConf
 DEFAULT_FLOAT_ROUNDING = 6
 # Parsed golds kept per worker; a run's golds number in the hundreds, so this never evicts in practice.
 GOLD_CACHE_SIZE = 4096
-_gold_cache: dict[str, list[list]] = {}
+_gold_cache: dict[str, list] = {}
 
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)\b")
 _DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree)")
@@ -52,7 +52,7 @@ def clear_cache() -> None:
 
 
 def _parse(answer: str) -> list:
-    return parse(f"${answer}$", extraction_config=_EXTRACTION, parsing_timeout=None, raise_on_error=False)
+    return parse(f"${answer}$", extraction_config=_EXTRACTION, parsing_timeout=None)
 
 
 def symbolic_form(answer: str) -> str:
@@ -69,16 +69,15 @@ def symbolic_form(answer: str) -> str:
     return _SCIENTIFIC_E.sub(r"\1\\times 10^{\2}", text)
 
 
-def _parsed_gold(gold: str) -> list[list]:
+def _parsed_gold(gold: str) -> list:
     cached = _gold_cache.get(gold)
     if cached is not None:
         return cached
     # The canonical form is what the prediction is parsed in too; the gold as written only when that fails.
     form = symbolic_form(gold)
-    result = _parse(form) if form else []
-    if not result and form != gold:
-        result = _parse(gold)
-    parsed: list[list] = [result] if result else []
+    parsed = _parse(form) if form else []
+    if not parsed and form != gold:
+        parsed = _parse(gold)
     if len(_gold_cache) >= GOLD_CACHE_SIZE:
         _gold_cache.clear()
     _gold_cache[gold] = parsed
@@ -178,7 +177,7 @@ def _function_match(gold: list, prediction: list) -> bool:
         return False
     if not any(isinstance(side, sympy.core.function.AppliedUndef) for side in (g.lhs, p.lhs)):
         return False
-    return bool(verify(g.rhs, p.rhs, timeout_seconds=None, raise_on_error=False))
+    return bool(verify(g.rhs, p.rhs, timeout_seconds=None))
 
 
 def compare(payload: tuple[str, str]) -> tuple[bool, str, str | None]:
@@ -204,25 +203,20 @@ def compare(payload: tuple[str, str]) -> tuple[bool, str, str | None]:
         return False, "math-verify", "answer could not be parsed"
     number = as_rational(form)
     decimal = number if number is not None and number.decimals is not None else None
-    rounding = _float_rounding(form)
-    for gold_parsed in parsed_gold:
-        numeric_gold = _numeric_gold(gold_parsed) if decimal is not None else None
-        if numeric_gold is not None:
-            # One decimal against one exact number: the rounding rule decides (math-verify's fixed six places
-            # would reject 0.67 for 2/3 and, at fewer places, accept 0.3 for 1/3).
-            if _rounded_match(numeric_gold, decimal):
-                return True, "rounded", None
-            continue
-        if verify(gold_parsed, parsed, float_rounding=rounding, timeout_seconds=None, raise_on_error=False):
-            return True, "math-verify", None
-    for gold_parsed in parsed_gold:
-        if _complex_match(gold_parsed, parsed):
-            return True, "complex", None
-        if _function_match(gold_parsed, parsed):
-            return True, "function", None
-        if _positive_variables_match(gold_parsed, parsed):
-            return True, "positive-variables", None
-    return False, "rounded" if decimal is not None and any(map(_numeric_gold, parsed_gold)) else "math-verify", None
+    numeric_gold = _numeric_gold(parsed_gold) if decimal is not None else None
+    if numeric_gold is not None:
+        # One decimal against one exact number: the rounding rule decides (math-verify's fixed six places would
+        # reject 0.67 for 2/3 and, at fewer places, accept 0.3 for 1/3).
+        return _rounded_match(numeric_gold, decimal), "rounded", None
+    if verify(parsed_gold, parsed, float_rounding=_float_rounding(form), timeout_seconds=None):
+        return True, "math-verify", None
+    if _complex_match(parsed_gold, parsed):
+        return True, "complex", None
+    if _function_match(parsed_gold, parsed):
+        return True, "function", None
+    if _positive_variables_match(parsed_gold, parsed):
+        return True, "positive-variables", None
+    return False, "math-verify", None
 
 
 def warm_up() -> None:
