@@ -260,6 +260,7 @@ def test_a_server_not_reached_is_told_from_a_request_that_ran_too_long(error, ca
         ({"error": "overloaded", "message": "try again"}, "try again"),  # the error is only a word
         ({"error": {"message": "m" * 600}}, "m" * 300),
         ({"error": {"code": 1}}, "Bad request"),  # nothing readable: the SDK's own text
+        ({"message": "m" * 600}, "m" * 300),
         (None, "Bad request"),
     ],
 )
@@ -287,8 +288,10 @@ def test_when_one_task_fails_the_others_are_cancelled_and_awaited_and_its_error_
     async def slow():
         try:
             await asyncio.sleep(30)
-        finally:
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # closing a stream takes a moment: it is awaited, not abandoned
             cleaned_up.append("slow")
+            raise
 
     async def main():
         with pytest.raises(ValueError, match="the first failure"):
@@ -296,3 +299,9 @@ def test_when_one_task_fails_the_others_are_cancelled_and_awaited_and_its_error_
         assert cleaned_up == ["slow", "slow"]  # cancelled and finished before the error is raised
 
     asyncio.run(asyncio.wait_for(main(), 10))
+
+
+def test_an_error_with_no_text_is_named_by_its_type():
+    from evalkit.backends.openai_api import _message
+
+    assert _message(ConnectionResetError()) == "ConnectionResetError"

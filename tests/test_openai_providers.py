@@ -316,11 +316,13 @@ def test_mid_stream_faults_on_every_request_still_end_with_exactly_n():
 
 def test_a_retry_after_over_the_cap_is_cut_to_the_cap_with_a_notice(monkeypatch):
     monkeypatch.setattr(retry, "RETRY_AFTER_CAP_S", 0.3)
-    state = ServerState(faults=Faults(status_429={1}, retry_after_s=100000))
+    state = ServerState(faults=Faults(status_429={1, 2}, retry_after_s=100000))
     start = time.monotonic()
     with serve(state) as url:
         completions, _, notices = generate(url, requests_for(prompts(1)))
     assert len(completions) == 4 and time.monotonic() - start < 60  # never the 100000 s asked for
+    assert state.requests == 3
+    # Said once per server, however often it asks.
     assert notices == [f"{url} asked to wait 100000 s (Retry-After); waiting 0 s, the cap"]
 
 
