@@ -62,6 +62,8 @@ class Faults:
     queued_s: float = 2.0
     # Requests that get 401 (a key the provider refuses).
     status_401: set[int] = field(default_factory=set)
+    # request number -> a status the request gets, with the message "status <code>" (403, 404, 422, ...).
+    other_status: dict[int, int] = field(default_factory=dict)
     # Requests answered 200 with a body cut off mid-JSON (a proxy that gave up half-way).
     malformed_200: set[int] = field(default_factory=set)
 
@@ -274,6 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if number in faults.status_401:
             self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+            return
+        if number in faults.other_status:
+            code = faults.other_status[number]
+            self._send(code, {"error": {"message": f"status {code}"}})
             return
         if number in faults.status_503:
             self._send(503, {"error": {"message": "overloaded"}})

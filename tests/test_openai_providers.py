@@ -208,6 +208,22 @@ def test_api_params_are_sent_and_one_the_server_rejects_is_named():
             generate(url, requests_for(prompts(1)), O_SERIES, vllm_extensions=False, api_params={"top_k": 20})
 
 
+@pytest.mark.parametrize(
+    ("status", "ending"),
+    [
+        (403, "answered 403 (status 403): the API key is not set; evalkit reads it from $KEY"),
+        (404, "answered 404: status 404"),  # not retried: another try gets the same answer
+        (422, "rejected the request: status 422"),  # a rejection, read like a 400; nothing in it to adapt to
+    ],
+)
+def test_a_status_that_no_retry_can_change_stops_the_run_saying_what_the_server_said(status, ending):
+    state = ServerState(faults=Faults(other_status={1: status}))
+    with serve(state) as url, pytest.raises(BackendError) as stopped:
+        generate(url, requests_for(prompts(1)), api_key_env="KEY")
+    assert str(stopped.value).startswith(f"{url} {ending}")
+    assert state.requests == 1
+
+
 def test_a_refused_key_names_the_variable_it_was_read_from():
     state = ServerState(faults=Faults(status_401={1}))
     with serve(state) as url, pytest.raises(BackendError) as refused:
