@@ -11,6 +11,7 @@ import pytest
 from evalkit.verify.extract import (
     _ends_finished,
     _is_box_glue,
+    _last_sentence_start,
     _last_value,
     _leading_value,
     _repair_line,
@@ -258,3 +259,22 @@ def test_the_last_value_of_a_sentence(text, value):
 )
 def test_the_dapo_rule_verdict_in_full(response, verdict):
     assert first_pass("dapo", response, "12", False) == verdict
+
+
+@pytest.mark.parametrize(
+    ("body", "last_sentence"),
+    [
+        ("A. B\nC d", "C d"),  # a line break opens a sentence; breaks before it are not looked at
+        ("e.g. the value. Next one", "Next one"),  # a lower-case word after a full stop does not open one
+        ("It is about 3. then more", "It is about 3. then more"),
+        ("Sections 3. 5 and 6", "Sections 3. 5 and 6"),  # nor does a digit
+        ("we have $x$ Then we add", "we have $x$ Then we add"),  # math then a capital is not a sentence end...
+        (
+            "we get $y = 6$ So, the ordered pair is $(7, 6)$",
+            "So, the ordered pair is $(7, 6)$",
+        ),  # ...unless it concludes
+        ("所以答案是 12。然后", "然后"),
+    ],
+)
+def test_where_the_last_sentence_starts(body, last_sentence):
+    assert body[_last_sentence_start(body) :] == last_sentence
