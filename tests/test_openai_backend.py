@@ -61,6 +61,7 @@ def test_describe_without_streaming_has_no_idle_timeout_and_says_when_no_prefill
                                  vllm_extensions=False)  # fmt: skip
     described = backend.describe()
     assert described["stream"] is False and described["idle_timeout_s"] is None
+    assert described["dialects"][url]["model_reported"] == "fake-model"  # read from a whole response too
     prefill = described["assistant_prefill"]
     assert prefill["wanted"] == "<think>\n" and prefill["sent"] is False
     assert prefill["note"].startswith("the template's assistant prefill was not sent (the server takes no prefill)")
