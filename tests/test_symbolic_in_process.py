@@ -102,6 +102,12 @@ def test_symbolic_verdicts_in_process(gold, prediction, equal):
     assert bool(symbolic.compare((gold, prediction))[0]) is equal
 
 
+def test_the_warm_up_leaves_no_gold_behind():
+    symbolic.warm_up()
+    assert symbolic.compare(("\\frac{1}{2}", "0.5")) == (True, "rounded", None)
+    assert symbolic._gold_cache == {"\\frac{1}{2}": symbolic._parse("\\frac{1}{2}")}
+
+
 def test_what_cannot_be_parsed_is_named():
     assert symbolic.compare(("\\", "1")) == (False, "math-verify", "gold answer could not be parsed")
     assert symbolic.compare(("\\frac{1}{2}", "\\")) == (
@@ -122,6 +128,8 @@ def test_what_cannot_be_parsed_is_named():
         ("\\frac{\\sqrt{2}}{2}", "0.7071", (True, "rounded", None)),
         ("\\pi", "3.1416", (True, "rounded", None)),
         ("\\frac{5}{2}", "2 1/2", (True, "math-verify", None)),  # a mixed number, not 2 times 1/2
+        ("2 3/4", "\\frac{11}{4}", (True, "math-verify", None)),  # in the gold too
+        ("\\left[\\frac{1}{3}, \\frac{2}{3}\\right]", "[0.33, 0.67]", (True, "math-verify", None)),  # its places
         ("\\sqrt{-4}", "2.00", (False, "math-verify", None)),  # not a real number: no rounding rule
         ("\\sqrt{x^2}", "x", (False, "math-verify", None)),  # |x|: equal only for positive x, not said here
         ("\\sqrt{x^3}", "x\\sqrt{x}", (True, "positive-variables", None)),
