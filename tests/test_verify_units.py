@@ -270,6 +270,7 @@ def test_the_dapo_rule_verdict_in_full(response, verdict):
         ("Sections 3. 5 and 6", "Sections 3. 5 and 6"),  # nor does a digit
         ("It is 3. a lot more", "It is 3. a lot more"),  # from a...
         ("Call it x. z is next", "Call it x. z is next"),  # ...to z
+        ("It is 3. Yes, it is", "Yes, it is"),  # a capital does
         ("we have $x$ Then we add", "we have $x$ Then we add"),  # math then a capital is not a sentence end...
         (
             "we get $y = 6$ So, the ordered pair is $(7, 6)$",
