@@ -134,6 +134,8 @@ def test_what_cannot_be_parsed_is_named():
         ("\\sqrt{x^2}", "x", (False, "math-verify", None)),  # |x|: equal only for positive x, not said here
         ("\\sqrt{x^3}", "x\\sqrt{x}", (True, "positive-variables", None)),
         ("\\sqrt{x^2 y}", "x\\sqrt{y}", (True, "positive-variables", None)),
+        ("\\sqrt{x}\\sqrt{y}", "\\sqrt{xy}", (True, "positive-variables", None)),
+        ("\\sqrt{x^3}", "x^2\\sqrt{x}", (False, "math-verify", None)),
         ("f(x) = x^2", "y = x^2", (True, "function", None)),
         ("f(2) = 4", "y = 4", (False, "math-verify", None)),  # a value of f, not f itself
         ("f(x) = \\frac{1}{0}", "y = \\infty", (False, "math-verify", None)),

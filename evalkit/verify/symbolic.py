@@ -153,8 +153,9 @@ def _positive_variables_match(gold: list, prediction: list) -> bool:
     symbols = g.free_symbols | p.free_symbols
     if not symbols or not (_has_fractional_power(g) and _has_fractional_power(p)):
         return False
+    # Positive symbols are what lets powdenest merge the roots; no force needed.
     positive = {symbol: sympy.Symbol(symbol.name, positive=True) for symbol in symbols}
-    difference = sympy.simplify(sympy.powdenest((g - p).subs(positive), force=True))
+    difference = sympy.simplify(sympy.powdenest((g - p).subs(positive)))
     return bool(difference == 0)
 
 
