@@ -127,11 +127,20 @@ def test_a_carelessly_written_answer_line_is_repaired(line, repaired):
     ("response", "gold", "truncated", "verdict"),
     [
         ("\\boxed{025}", "25", False, Verdict("025", True, "strict-int", "boxed")),
+        ("\\boxed{25}", "025", False, Verdict("25", True, "strict-int", "boxed")),
+        ("\\boxed{1,000}", "1000", False, Verdict("1,000", True, "strict-int", "boxed")),
         ("\\boxed{1 000}", "1000", False, Verdict("1 000", True, "strict-int", "boxed")),
         ("\\boxed{1000}", "1 000", False, Verdict("1000", True, "strict-int", "boxed")),
         ("\\boxed{25$}", "25", False, Verdict("25$", True, "strict-int", "boxed")),
         ("\\boxed{25%}", "25", False, Verdict("25%", False, "strict-int", "boxed", "not an integer literal")),
         ("\\boxed{25.0}", "25", False, Verdict("25.0", False, "strict-int", "boxed", "not an integer literal")),
+        (
+            "\\boxed{\\frac{50}{2}}",
+            "25",
+            False,
+            Verdict("\\frac{50}{2}", False, "strict-int", "boxed", "not an integer literal"),
+        ),
+        ("\\boxed{25\\%}", "25", False, Verdict("25\\%", False, "strict-int", "boxed", "not an integer literal")),
         ("\\boxed{x = 25}", "25", False, Verdict("x = 25", False, "strict-int", "boxed", "not an integer literal")),
         ("\\boxed{26}", "25", False, Verdict("26", False, "strict-int", "boxed")),
         (
