@@ -254,6 +254,16 @@ def main() -> int:
     log = MUTANTS / "mutation.log"
     if not args.report_only:
         log.write_text("")
+
+    def run_mutants_of(chosen: list[str]) -> bool:
+        """mutmut on these modules: all their mutants, or with --survivors-only / --skip-killed only those left
+        from the last run (nothing when none are); False when the budget ran out first."""
+        names = None
+        if args.survivors_only or args.skip_killed:
+            per_module = [survivors_of(m, unchecked_too=args.skip_killed) for m in chosen]
+            names = None if None in per_module else [n for found in per_module for n in found]
+        return names == [] or run_mutmut(chosen, args.max_children, deadline, log, names)
+
     scores: list[ModuleScore] = []
     finished: set[str] = set()
     if args.report_only:
@@ -263,26 +273,19 @@ def main() -> int:
         # One mutmut run: its clean run of every test that reaches the modules is paid once, not once per module
         # (for the verifier's modules that is most of the suite, minutes each time).
         started = time.monotonic()
-        names = None
-        if args.survivors_only or args.skip_killed:
-            per_module = [survivors_of(m, unchecked_too=args.skip_killed) for m in modules]
-            names = None if None in per_module else [n for found in per_module for n in found]
-        together_complete = names == [] or run_mutmut(modules, args.max_children, deadline, log, names)
+        together_complete = run_mutants_of(modules)
         print(f"mutmut on {len(modules)} modules together: {time.monotonic() - started:.0f} s"
               + ("" if together_complete else " -- budget spent, the rest unchecked"), flush=True)  # fmt: skip
     for module in [] if args.report_only else modules:
         if not args.together and deadline is not None and time.monotonic() > deadline - 60:
             break
         started = time.monotonic()
-        again = args.survivors_only or args.skip_killed
-        names = survivors_of(module, unchecked_too=args.skip_killed) if again else None
-        # Nothing survived last time: nothing to run again.
         if args.worker_side_only:
             complete = module not in WORKER_SIDE or run_worker_side(module, deadline, log)
         elif args.together:
             complete = together_complete
         else:
-            complete = names == [] or run_mutmut([module], args.max_children, deadline, log, names)
+            complete = run_mutants_of([module])
         if complete and module in WORKER_SIDE and not args.worker_side_only:
             complete = run_worker_side(module, deadline, log)
         result = score(module)
