@@ -277,9 +277,12 @@ def test_an_interrupted_wait_still_lets_the_verification_thread_leave_the_pool_b
 def test_ctrl_c_or_sigterm_stops_at_once_during_a_check_with_the_resume_hint(data_env, tmp_path, how):
     # README: "evalkit stops with one line saying how many samples are saved and that rerunning resumes"
     script = INTERRUPT_SCRIPT.format(tests=str(TESTS), repo=str(REPO), output=str(tmp_path / "runs"), endless=ENDLESS)
+    # Ctrl-C as a terminal delivers it: a suite started in the background (`make test &`) has SIGINT ignored,
+    # and the child would inherit that.
     process = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     try:
         run_dir = Path(process.stdout.readline().strip())
         # Wait until both workers are deep in a check bounded at 600 s: the fork server and its two workers (and
