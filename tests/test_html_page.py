@@ -4,12 +4,14 @@ table's cells and sort keys."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
 import pandas as pd
 
 from evalkit.report import html
+from evalkit.report.tables import NUMERIC
 from evalkit.report.trainlog import StepCost
 
 
@@ -119,6 +121,15 @@ def test_the_table_cells_sort_keys_and_kind_filters():
     assert table.count('<th class="num" scope="col">') + table.count('<th class="text" scope="col">') == len(
         html.MARKDOWN_COLUMNS
     )  # fmt: skip
+    # The page's sorter sorts a column by number when its header is "num": every numeric column, and only those.
+    heads = re.findall(r'<th class="(\w+)" scope="col">([^<]*)</th>', table)
+    assert [title for _, title in heads] == [title for title, _ in html.MARKDOWN_COLUMNS]
+    assert {title for css, title in heads if css == "num"} == {t for t, key in html.MARKDOWN_COLUMNS if key in NUMERIC}
+    assert {"avg@n", "n", "pass@1", "T", "max tokens"} <= {title for css, title in heads if css == "num"}
+    assert {"model", "template", "verifier"} <= {title for css, title in heads if css == "text"}
+    cells = re.findall(r'<td class="([\w ]+)"', first)
+    assert [css.split()[0] for css in cells] == ["num" if key in NUMERIC or key == "difference" else "text"
+                                                 for _, key in html.MARKDOWN_COLUMNS]  # fmt: skip
 
 
 def test_charts_name_each_run_by_its_model_and_the_protocol_that_produced_it(runs):
@@ -218,3 +229,65 @@ def test_the_heatmap_has_a_row_per_run_in_sweep_order_and_a_column_per_problem(r
     )
     assert options["links"][row] == "samples/first.html"
     assert sum(link is not None for link in options["links"]) == 1
+
+
+def test_a_run_missing_some_problems_has_empty_cells_there_and_its_other_problems_in_their_columns(runs, monkeypatch):
+    # A run limited to fewer problems (--limit) or of another dataset slice: its row keeps every column.
+    calls = _charts_drawn(monkeypatch)
+    full = runs[0]
+    kept = full.per_problem[1:2] + full.per_problem[3:4]
+    partial_results = dict(full.results, metrics=dict(full.results["metrics"], per_problem=kept))
+    partial = dataclasses.replace(full, path=full.path.with_name("partial"), results=partial_results)
+    html._heatmap([full, partial], {})
+    ((labels, problems, values, notes, _), _) = calls[-1]
+    row = [i for i in range(2) if values[i][0] is None]
+    assert len(row) == 1 and len(values[row[0]]) == len(problems) == len(full.per_problem)
+    ids = [entry["problem_id"] for entry in full.per_problem]
+    assert values[row[0]][:5] == [None, full.per_problem[1]["solve_rate"], None, full.per_problem[3]["solve_rate"],
+                                  None]  # fmt: skip
+    assert notes[row[0]][0] == f"{ids[0]}: not run" and notes[row[0]][4] == f"{ids[4]}: not run"
+
+
+def test_an_imported_run_whose_source_wrote_no_number_and_no_verdicts_says_only_that():
+    rows = frame(row(model="org/e", kind="imported", reported=None, avg=30.0, run="/runs/e"))
+    table = html.reported_vs_rescored(rows, [], {})
+    cells = re.findall(r'<td class="([^"]*)">(.*?)</td>', table.split("<tbody>")[1])
+    assert cells[2] == ("text", "no number written") and cells[3] == ("num", "–")
+
+
+def test_the_page_is_balanced_html_with_nothing_but_its_sections_between_them(runs):
+    from html.parser import HTMLParser
+
+    class Structure(HTMLParser):
+        void = {"meta", "input", "br", "img", "link", "hr", "circle", "line", "rect", "path", "polygon", "polyline"}
+
+        def __init__(self):
+            super().__init__()
+            self.open: list[str] = []
+            self.stray: list[str] = []
+            self.sections: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "section" and self.open[-1:] == ["main"]:
+                self.sections.append(dict(attrs)["id"])
+            if tag not in self.void:
+                self.open.append(tag)
+
+        def handle_startendtag(self, tag, attrs):
+            pass
+
+        def handle_endtag(self, tag):
+            if tag not in self.void:
+                assert self.open and self.open[-1] == tag, f"</{tag}> closes {self.open[-1:]}"
+                self.open.pop()
+
+        def handle_data(self, data):
+            if self.open[-1:] == ["main"] and data.strip():
+                self.stray.append(data.strip())
+
+    rows = frame(*(row(model=html.run_label(r), run=str(r.path)) for r in runs))
+    structure = Structure()
+    structure.feed(html.page(rows, runs, "aime24"))
+    structure.close()
+    assert structure.open == [] and structure.stray == []
+    assert structure.sections == ["overview", "reported", "training", "passk", "problems", "table"]

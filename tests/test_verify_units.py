@@ -16,8 +16,18 @@ from evalkit.verify.extract import (
     _leading_value,
     _repair_line,
     _words_outside_math,
+    concluding_sentence,
+    statement_value,
 )
-from evalkit.verify.normalize import Number, canonical, significant_digits, terminates
+from evalkit.verify.normalize import (
+    Number,
+    canonical,
+    decimal_comma,
+    significant_digits,
+    strip_delimiters,
+    strip_trailing_units,
+    terminates,
+)
 from evalkit.verify.rules import first_pass, numbers_equal
 from evalkit.verify.verdict import Verdict
 
@@ -67,6 +77,19 @@ def test_numbers_equal(gold, pred, result):
 )
 def test_a_decimal_comma_is_read_only_where_it_cannot_be_a_list_or_thousands(written, read):
     assert canonical(written) == read
+
+
+@pytest.mark.parametrize(
+    ("written", "read"), [("3,5", "3.5"), ("-0,25", "-0.25"), ("12,345", "12,345"), ("1,2,3", "1,2,3"), ("7", "7")]
+)
+def test_a_numeric_gold_reads_a_decimal_comma_but_never_a_thousands_group_or_a_list(written, read):
+    # Asked only where the gold is a number: "12,345" there is twelve thousand, not 12.345, and three parts a list.
+    assert decimal_comma(written) == read
+
+
+@pytest.mark.parametrize("written", ["\\dfrac{1}{2}", "\\tfrac{1}{2}", "\\cfrac{1}{2}"])
+def test_every_fraction_command_reads_as_frac(written):
+    assert canonical(written) == canonical("\\frac{1}{2}") == "\\frac{1}{2}"
 
 
 @pytest.mark.parametrize(
@@ -290,3 +313,49 @@ def test_the_dapo_rule_verdict_in_full(response, verdict):
 )
 def test_where_the_last_sentence_starts(body, last_sentence):
     assert body[_last_sentence_start(body) :] == last_sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("We computed everything. Therefore, the probability is 2/3.", "2/3"),
+        ("We computed everything. Therefore, the probability is $\\frac{2}{3}$", "\\frac{2}{3}"),  # ends on "$"
+        ("Everything checks. Thus the area is \\[12\\]", "12"),
+        ("We computed everything. Therefore, the probability is 2/3 and", None),  # cut off mid-sentence
+    ],
+)
+def test_a_concluding_sentence_is_read_when_it_ends_finished_and_named_as_such(text, answer):
+    found = concluding_sentence(text)
+    if answer is None:
+        assert found is None
+    else:
+        assert (found.answer, found.rule, found.position) == (answer, "concluding-sentence", text.index("T"))
+
+
+@pytest.mark.parametrize(
+    ("statement", "value"),
+    [
+        ("The answer is \\boxed{5} since x = 3.", "5"),  # a box inside the statement is the value
+        ('The answer is \\"yes\\".', "yes"),  # quotes escaped as in JSON-encoded model output
+        ("The answer is 12.", "12"),
+    ],
+)
+def test_a_statements_value_is_its_box_or_its_first_math_read_through_escaped_quotes(statement, value):
+    assert statement_value(statement) == value
+
+
+@pytest.mark.parametrize(
+    ("written", "inner"),
+    [("$\\$5$", "\\$5"), ("$$x$$", "x"), ("\\(\\frac12\\)", "\\frac12"), ("$1$ and $2$", "$1$ and $2$")],
+)
+def test_math_delimiters_come_off_one_span_and_an_escaped_dollar_is_no_delimiter(written, inner):
+    assert strip_delimiters(written) == inner
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("\\frac{1}{3} meters.", "\\frac{1}{3}"), ("(x+1) cm", "(x+1)"), ("6\\pi cm^2", "6\\pi"), ("3x cm", "3x"),
+     ("x + y m", "x + y m")],
+)  # fmt: skip
+def test_unit_words_come_off_after_a_closing_brace_or_parenthesis_too_but_single_letters_stay(written, value):
+    assert strip_trailing_units(written) == value
