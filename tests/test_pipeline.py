@@ -402,3 +402,27 @@ def test_once_generation_is_over_the_verifier_runs_at_normal_priority(aime, tmp_
         run(config(n=1, limit=2), aime, TEMPLATES["boxed"], lambda: FakeBackend(), tmp_path / "run", verifier)
         assert verifier.niceness == 0
         assert verifier._pool is None or verifier._pool.niceness == 0
+
+
+def test_samples_that_outrun_the_verification_queue_are_verified_from_disk(aime, tmp_path, monkeypatch):
+    """Generation far ahead of verification: what does not fit in the in-memory queue is read back from disk once
+    generation is done, and every sample gets its verdict."""
+    import functools
+
+    import evalkit.pipeline.run as run_module
+    from evalkit.pipeline.verification import VerificationBeside
+
+    monkeypatch.setattr(run_module, "VerificationBeside", functools.partial(VerificationBeside, queue_size=2))
+    generated = threading.Event()
+
+    class HeldUp(Verifier):
+        def submit(self, key, response, gold, truncated=False):
+            generated.wait(10)  # the first check holds the thread until all twenty samples are generated
+            return super().submit(key, response, gold, truncated)
+
+    backend = FakeBackend(text_for=slow_for(aime, set()), on_resume=lambda yielded: yielded == 20 and generated.set())
+    with HeldUp("math", workers=1) as verifier:
+        outcome = run(config(), aime, TEMPLATES["boxed"], lambda: backend, tmp_path / "run", verifier)
+    verdicts = {(v["problem_id"], v["sample_index"]): v["verdict"] for v in lines(tmp_path / "run" / "verdicts.jsonl")}
+    assert len(verdicts) == 20 and all(v["correct"] for v in verdicts.values())
+    assert outcome.results["verification"]["verified_now"] == 20 and outcome.metrics.avg == 1.0

@@ -1,13 +1,16 @@
 """The worker pool's bookkeeping (evalkit/verify/pool.py): how many workers it starts, what a failing task or a
 worker that cannot start becomes, a worker that stops computing, waiting with a timeout, and the main module hidden
-while workers start."""
+while workers start; which workers get work, when a check that waited for a CPU is looked at again, and which workers
+the startup bound applies to."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
 import time
+from collections import deque
 
 import pytest
 
@@ -152,3 +155,104 @@ def test_a_worker_that_cannot_start_is_tried_start_attempts_times_in_a_row_then_
     ):
         pool.map([None])
     assert len(spawned) == pool_module.START_ATTEMPTS == 3
+
+
+class FakeProcess:
+    """Stands in for a worker's process: a pid /proc does not have, already gone, nothing to wait for."""
+
+    pid = 2**22 + 4321
+    exitcode = None
+
+    def join(self, timeout=None):
+        pass
+
+    def kill(self):
+        pass
+
+    def is_alive(self):
+        return False
+
+
+class FakeConn:
+    """Stands in for the pipe to a worker: keeps what the pool sends."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+
+    def close(self):
+        pass
+
+
+def fake_worker(ready=True, born=0.0):
+    """A worker with the pool's real bookkeeping (queue, start_head, deadlines, stop) and no process behind it."""
+    worker = object.__new__(pool_module._Worker)
+    worker.conn, worker.process = FakeConn(), FakeProcess()
+    worker.born, worker.ready, worker.queue = born, ready, deque()
+    worker.task_wall = worker.task_cpu = worker.reported_cpu = worker.deadline = 0.0
+    worker.last_cpu = worker.last_progress = 0.0
+    return worker
+
+
+def test_work_goes_only_to_ready_workers_not_to_one_still_starting():
+    # A worker still starting cannot run a check yet: a task sent to it would wait out its start (and have the start
+    # charged to its clock) while the ready worker, which could take it now, stays idle.
+    pool = BoundedPool("pool_tasks.echo", workers=2, timeout=5)
+    ready, starting = fake_worker(ready=True), fake_worker(ready=False)
+    pool.workers = [ready, starting]
+    ids = [pool.submit(payload) for payload in ("a", "b")]
+    pool._dispatch()
+    assert list(ready.queue) == ids and ready.conn.sent == [[(ids[0], "a"), (ids[1], "b")]]
+    assert not starting.queue and starting.conn.sent == []
+
+
+def test_a_check_that_waited_for_a_cpu_times_out_when_its_cpu_time_reaches_the_bound(monkeypatch):
+    # The bound is CPU time. At the wall-clock deadline the check has used 0.5 of its 1 s (it waited for a CPU): it is
+    # looked at again when the other 0.5 s could have been spent, and times out then if it has spent them, not later.
+    cpu = {"seconds": 5.0}
+    monkeypatch.setattr(pool_module, "process_cpu_seconds", lambda pid: cpu["seconds"])
+    pool = BoundedPool("pool_tasks.echo", workers=1, timeout=1.0)
+    worker, replacement = fake_worker(), fake_worker()
+    worker.reported_cpu = 5.0
+    pool.workers = [worker]
+    monkeypatch.setattr(pool, "_spawn", lambda: replacement)
+    task = pool.submit("slow")
+    pool._dispatch()
+    worker.start_head(100.0, pool.timeout)  # the check starts at t = 100 s, at 5 s of the worker's CPU time
+    cpu["seconds"] = 5.5
+    pool._check_deadline(worker, 101.0)
+    assert pool.timeouts == 0 and worker.deadline == 101.5
+    cpu["seconds"] = 6.0
+    pool._check_deadline(worker, 101.5)
+    ((finished, outcome),) = pool.poll(0)
+    assert finished == task and outcome.error == "timeout" and outcome.seconds == 1.5
+    assert pool.timeouts == 1 and pool.workers == [replacement]
+
+
+def test_a_worker_ready_for_longer_than_the_startup_bound_keeps_its_work():
+    # The startup bound is for workers that never report ready; a ready one that has lived long (a pool in use for an
+    # hour) is not taken for one that failed to start, and its checks are not reported as crashes.
+    with BoundedPool("pool_tasks.pid", workers=1, timeout=5) as pool:
+        (first,) = pool.map([None])
+        pool.workers[0].born -= pool_module.STARTUP_TIMEOUT_S + 1  # as if started long ago
+        outcomes = pool.map([None, None])
+        assert [o.error for o in outcomes] == [None, None] and {o.value for o in outcomes} == {first.value}
+        assert pool.crashes == 0
+
+
+def test_a_worker_that_does_not_report_ready_within_the_startup_bound_is_replaced():
+    # A worker stuck while it starts (its pipe stays silent) would hold the task forever: past STARTUP_TIMEOUT_S it
+    # is given up on and a new worker runs the task.
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    with BoundedPool("pool_tasks.pid", workers=1, timeout=5) as pool:
+        stuck = fake_worker(ready=False, born=time.monotonic() - pool_module.STARTUP_TIMEOUT_S - 1)
+        stuck.conn = reader
+        pool.workers = [stuck]
+        task = pool.submit(None)
+        outcomes = dict(pool.poll(10.0))  # returns with the outcome, long before 10 s
+        (worker,) = pool.workers
+        assert worker is not stuck and outcomes[task].error is None
+        assert outcomes[task].value == worker.process.pid and pool.crashes == 0
+    writer.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,38 @@ def test_manifest_records_what_moves_a_score(aime, tmp_path):
     assert manifest["host"] and manifest["verifier"] == "math"
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["metrics"]["n"] == 4 and results["generation"]["samples_generated"] == 20
+
+
+def test_manifest_names_the_preset_and_the_overrides(aime, tmp_path):
+    # The leaderboard reads a run's preset from its manifest.
+    config = replace(make_config(n=1, limit=1), preset="DAPO-Qwen-32B", overrides=("temperature=0.6",))
+    do_run(config, aime, tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["preset"] == "DAPO-Qwen-32B" and manifest["overrides"] == ["temperature=0.6"]
+
+
+def test_a_resumed_or_rerun_run_keeps_when_it_was_created_and_the_backend_that_made_it(aime, tmp_path, monkeypatch):
+    import evalkit.pipeline.run as run_module
+
+    config = make_config(n=2, limit=2)
+    first, second, third = (f"2024-05-0{day}T10:00:00+00:00" for day in (1, 2, 3))
+    monkeypatch.setattr(run_module, "now_iso", lambda: first)
+    with pytest.raises(BackendError):
+        do_run(config, aime, tmp_path / "run", fake(aime, fail_after=1))
+    monkeypatch.setattr(run_module, "now_iso", lambda: second)
+    do_run(config, aime, tmp_path / "run")  # resumed after the crash
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert (manifest["created_at"], manifest["updated_at"]) == (first, second)
+
+    def no_engine():
+        raise AssertionError("nothing is missing: no engine should start")
+
+    monkeypatch.setattr(run_module, "now_iso", lambda: third)
+    with Verifier("math") as verifier:
+        run(config, aime, TEMPLATES["boxed"], no_engine, tmp_path / "run", verifier)  # finished: nothing generated
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert (manifest["created_at"], manifest["updated_at"]) == (first, third)
+    assert manifest["backend"] == {"kind": "fake"}  # what made the samples, though no engine started this time
 
 
 def test_resume_after_a_backend_failure_loses_nothing_and_duplicates_nothing(aime, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from evalkit.pipeline.verification import VerificationBeside
 from evalkit.store import RunWriter, SampleRecord, read_run
-from evalkit.verify import Verifier
+from evalkit.verify import Verdict, Verifier
 
 GOLD = {"p": "\\frac{1}{2}", "q": "42"}
 
@@ -126,3 +126,80 @@ def test_submit_never_waits_for_the_thread(writer):
         gate.set()
         beside.finish(lambda: read_run(writer.run_dir).unverified("math"))
     assert beside.verified == 20
+
+
+def test_a_cut_off_sample_is_checked_as_truncated_so_only_an_explicit_answer_counts(writer, tmp_path):
+    text = "Adding the two cases, the answer is 42."  # a weak answer phrase: no conclusion when cut off
+    cut_off, finished = stored(writer, SampleRecord("q", 0, text, "length", 5, 9, 0), record("q", 1, text))
+    with Verifier("math", workers=1) as verifier:
+        beside = VerificationBeside(verifier, GOLD, writer)
+        beside.start()
+        beside.submit(cut_off)
+        beside.submit(finished)
+        beside.finish(lambda: [])
+    by_index = {v["sample_index"]: v["verdict"] for v in verdict_lines(tmp_path)}
+    assert by_index[0]["extracted"] is None and not by_index[0]["correct"]
+    assert by_index[1]["extracted"] == "42" and by_index[1]["correct"]
+
+
+def test_finish_reads_the_run_back_from_disk_only_when_the_queue_overflowed(writer, tmp_path):
+    # Reading back a large run costs time and memory: it is done only for samples that did not fit in the queue.
+    samples = stored(writer, *(record("q", i, "\\boxed{42}") for i in range(3)))
+    read_back: list[int] = []
+
+    def unverified_on_disk():
+        read_back.append(1)
+        return read_run(tmp_path).unverified("math")
+
+    with Verifier("math", workers=1) as verifier:
+        beside = VerificationBeside(verifier, GOLD, writer, queue_size=3)
+        for sample in samples:
+            beside.submit(sample)
+        beside.start()
+        beside.finish(unverified_on_disk)
+    assert read_back == [] and len(verdict_lines(tmp_path)) == 3
+
+
+class DeferredVerifier:
+    """Stands in for Verifier: every check goes to the (imaginary) pool, and `collect` returns all of them decided.
+    Each `submit` notes how many verdicts were on disk then."""
+
+    rules = "math"
+    niceness = 0
+
+    def __init__(self, verdicts_path) -> None:
+        self.verdicts_path = verdicts_path
+        self.keys: list = []
+        self.started_and_on_disk: list[tuple[int, int]] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self.keys)
+
+    def submit(self, key, response, gold, truncated=False):
+        self.keys.append(key)
+        on_disk = len(self.verdicts_path.read_text().splitlines()) if self.verdicts_path.exists() else 0
+        self.started_and_on_disk.append((len(self.started_and_on_disk) + 1, on_disk))
+        return None
+
+    def collect(self, timeout=None):
+        decided, self.keys = self.keys, []
+        return [(key, Verdict("42", True, "integer", "boxed", None)) for key in decided]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_large_backlog_is_started_in_batches_whose_verdicts_are_recorded_in_between(writer, tmp_path):
+    # Verdicts of checks under way are collected (and written) between batches: a backlog, or generation that keeps
+    # the queue full, never holds every verdict back until the queue is empty.
+    samples = stored(writer, *(record("q", i, "\\boxed{42}") for i in range(600)))
+    verifier = DeferredVerifier(tmp_path / "verdicts.jsonl")
+    beside = VerificationBeside(verifier, GOLD, writer)  # type: ignore[arg-type]
+    for sample in samples:
+        beside.submit(sample)
+    beside.start()
+    beside.finish(lambda: [])
+    assert max(started - on_disk for started, on_disk in verifier.started_and_on_disk) <= 256
+    assert verifier.started_and_on_disk[-1][1] >= 512
+    assert beside.verified == 600 and len(verdict_lines(tmp_path)) == 600
