@@ -2,7 +2,8 @@
 
     python bench/mutation.py                                   # every module in [tool.mutmut] only_mutate
     python bench/mutation.py evalkit/metrics.py evalkit/store/run_dir.py
-    python bench/mutation.py --rotate --budget-minutes 35      # CI: today's slice, stopped at the budget
+    python bench/mutation.py --rotate --budget-minutes 35      # today's slice, stopped at the budget
+    python bench/mutation.py --together --sample 20 --budget-minutes 40   # CI: every module estimated
 
 mutmut copies the tree into mutants/, rewrites each function of a module into its mutants, finds which tests run
 which function, then runs only those tests against each mutant. Tests that start `python -m evalkit` or worker
@@ -12,6 +13,11 @@ Prints the kill rate per module (killed, including timeouts, over the mutants ch
 counts as a survivor) and writes every survivor with its diff to `--survivors` (default mutants/survivors.txt).
 With --rotate, the modules are taken in turn starting from one chosen by the date, so consecutive days cover them
 all; a module cut off by the budget reports what was checked and how many were left.
+
+With --sample N, only a seeded random sample of N of each module's unchecked mutants is run. A module not checked
+in full then also gets an estimate of its kill rate over all its mutants, with a 95% interval: the mutants checked
+count as they came out, the unchecked ones at the sample's rate. The rate over the mutants checked alone leans to
+whatever was checked first (mutmut starts with the mutants whose tests are cheapest); the random sample does not.
 """
 
 from __future__ import annotations
@@ -20,15 +26,15 @@ import argparse
 import datetime
 import fnmatch
 import json
+import math
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
@@ -58,6 +64,9 @@ WORKER_SIDE = {
 }
 NO_TESTS = {5, 33}
 WORKER_SIDE_TIMEOUT_S = 600
+# The mutants drawn by --sample, per module: only these are known to be a random sample of what was unchecked.
+SAMPLES = MUTANTS / "samples.json"
+Z_95 = 1.959964
 
 
 def _limit_memory() -> None:
@@ -69,19 +78,83 @@ def _limit_memory() -> None:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """The kill rate over all of a module's mutants, from those checked and a random sample of the rest."""
+
+    rate: float
+    low: float
+    high: float
+    sampled_checked: int
+    sampled_caught: int
+    sampled: int
+
+
+@dataclass(frozen=True)
 class ModuleScore:
     path: str
     total: int
     checked: int
     caught: int
     survivors: tuple[str, ...]  # mutant names, "no tests" included
+    estimate: Estimate | None = None
+    drawn: int = 0  # mutants of a random sample, checked or not
 
     @property
     def kill_rate(self) -> float | None:
         return self.caught / self.checked if self.checked else None
 
 
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion: inside [0, 1] and sensible at 0 or all successes, where
+    the normal approximation's interval collapses to a point."""
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def estimate_over_all(total: int, checked: int, caught: int, sampled_checked: int, sampled_caught: int,
+                      sampled: int) -> Estimate:  # fmt: skip
+    """Mutants checked count as they came out; each unchecked one at the random sample's kill rate (its interval
+    carried over linearly)."""
+    unchecked = total - checked
+    rate = sampled_caught / sampled_checked
+    low, high = wilson_interval(sampled_caught, sampled_checked)
+    return Estimate((caught + rate * unchecked) / total, (caught + low * unchecked) / total,
+                    (caught + high * unchecked) / total, sampled_checked, sampled_caught, sampled)  # fmt: skip
+
+
+def read_samples() -> dict[str, list[str]]:
+    return json.loads(SAMPLES.read_text()) if SAMPLES.is_file() else {}
+
+
+def draw_sample(module: str, size: int, seed: str) -> list[str] | None:
+    """A random sample of `size` of the module's mutants not checked yet, drawn with a seed and added to those the
+    module already had drawn (recorded in SAMPLES); None when mutmut has not generated the module's mutants yet."""
+    meta = MUTANTS / f"{module}.meta"
+    if not meta.is_file():
+        return None
+    data = json.loads(meta.read_text())
+    results = data["exit_code_by_key"]
+    # A worker-side mutant that mutmut found "no tests" for has not been checked until the worker-side pass runs it:
+    # it goes back among the unchecked, so that only those drawn take that pass's minute each.
+    reopened = [name for name, code in results.items() if code in NO_TESTS and runs_in_workers(module, name)]
+    if reopened:
+        results.update(dict.fromkeys(reopened))
+        meta.write_text(json.dumps(data))
+    unchecked = sorted(name for name, code in results.items() if code in NOT_CHECKED)
+    drawn = random.Random(f"{seed}:{module}").sample(unchecked, min(size, len(unchecked)))
+    samples = read_samples()
+    samples[module] = sorted(set(samples.get(module, [])) | set(drawn))
+    SAMPLES.write_text(json.dumps(samples, indent=1))
+    return drawn
+
+
 def configured_modules() -> list[str]:
+    import tomllib  # Python 3.11+, like mutmut itself; imported here so the rest of this file loads on 3.10
+
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
     return list(config["only_mutate"])
 
@@ -151,11 +224,28 @@ def run_mutmut(
             return False
 
 
+def runs_in_workers(module: str, mutant: str) -> bool:
+    """Whether the mutant is of a function that runs only in the verifier's worker processes."""
+    functions = WORKER_SIDE.get(module, ((), ()))[0]
+    function = mutant.rpartition(".")[2].split("__mutmut_")[0].removeprefix("x_")
+    return "*" in functions or function in functions
+
+
+def generate_mutants(max_children: int) -> None:
+    """mutmut's own first step alone: copy the tree into mutants/ and write each module's mutants and their (empty)
+    results, so a sample can be drawn before anything runs. Files already mutated are left as they are."""
+    script = ("from mutmut.__main__ import copy_src_dir, copy_also_copy_files, create_mutants\n"
+              f"copy_src_dir(); copy_also_copy_files(); create_mutants({max_children})")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"mutmut could not generate the mutants: {done.stderr.strip().splitlines()[-1:]}")
+
+
 def run_worker_side(module: str, deadline: float | None, log: Path) -> bool:
     """Run the worker-side mutants of `module` that mutmut found no test for ("*": any of its functions) against
     the tests that drive the workers, and record each outcome in mutmut's own results (killed when a test fails).
     False when the budget ran out first."""
-    functions, tests = WORKER_SIDE[module]
+    _, tests = WORKER_SIDE[module]
     meta_path = MUTANTS / f"{module}.meta"
     if not meta_path.is_file():
         return True
@@ -165,8 +255,7 @@ def run_worker_side(module: str, deadline: float | None, log: Path) -> bool:
     env["PYTHONPATH"] = os.pathsep.join([str(MUTANTS), *filter(None, [env.get("PYTHONPATH")])])
     env.setdefault("EVALKIT_SHARED_DIR", str(ROOT.parent / "shared"))
     for name, code in sorted(results.items()):
-        function = name.rpartition(".")[2].split("__mutmut_")[0].removeprefix("x_")
-        if code not in NO_TESTS or (function not in functions and "*" not in functions):
+        if code not in NO_TESTS or not runs_in_workers(module, name):
             continue
         if deadline is not None and time.monotonic() > deadline:
             return False
@@ -185,13 +274,35 @@ def run_worker_side(module: str, deadline: float | None, log: Path) -> bool:
     return True
 
 
-def score(module: str) -> ModuleScore:
+def score(module: str, samples: dict[str, list[str]] | None = None) -> ModuleScore:
     meta = MUTANTS / f"{module}.meta"
     results = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
     checked = {name: code for name, code in results.items() if code not in NOT_CHECKED}
     caught = sum(1 for code in checked.values() if code in CAUGHT)
     survivors = tuple(sorted(name for name, code in checked.items() if code not in CAUGHT))
-    return ModuleScore(module, len(results), len(checked), caught, survivors)
+    sampled = [name for name in (samples or {}).get(module, []) if name in results]
+    sampled_checked = [checked[name] for name in sampled if name in checked]
+    estimate = None
+    if sampled_checked and len(checked) < len(results):
+        sampled_caught = sum(1 for code in sampled_checked if code in CAUGHT)
+        estimate = estimate_over_all(len(results), len(checked), caught, len(sampled_checked), sampled_caught,
+                                     len(sampled))  # fmt: skip
+    return ModuleScore(module, len(results), len(checked), caught, survivors, estimate, len(sampled))
+
+
+def describe(result: ModuleScore) -> str:
+    """One line of the kill-rate table: the rate over the mutants checked, and the estimate over all of them."""
+    rate = "-" if result.kill_rate is None else f"{100 * result.kill_rate:5.1f}%"
+    line = f"  {rate}  {result.caught:4d}/{result.checked:<4d}  {result.path}"
+    if result.checked == result.total and result.total:
+        return line + "  (complete)"
+    estimate = result.estimate
+    if estimate is None:
+        sample = f"a sample of {result.drawn} drawn, none checked yet" if result.drawn else "no random sample"
+        return line + f"  ({result.total - result.checked} of {result.total} unchecked, {sample})"
+    return line + (f"  (estimate over all {result.total}: {100 * estimate.rate:.1f}% [{100 * estimate.low:.1f}, "
+                   f"{100 * estimate.high:.1f}], sample {estimate.sampled_caught}/{estimate.sampled_checked} killed"
+                   f" of {estimate.sampled} drawn)")  # fmt: skip
 
 
 def survivor_report(scores: list[ModuleScore]) -> str:
@@ -220,7 +331,7 @@ def survivor_report(scores: list[ModuleScore]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="module files or globs (default: [tool.mutmut] only_mutate)")
-    parser.add_argument("--rotate", action="store_true", help="start from the module the date picks (CI)")
+    parser.add_argument("--rotate", action="store_true", help="start from the module the date picks")
     parser.add_argument("--budget-minutes", type=float, default=None, help="stop mutmut when this is spent")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--survivors", type=Path, default=MUTANTS / "survivors.txt")
@@ -240,7 +351,13 @@ def main() -> int:
     parser.add_argument(
         "--worker-side-only", action="store_true", help="only the worker-side mutants mutmut found no test for"
     )
+    parser.add_argument(
+        "--sample", type=int, default=None, metavar="N", help="run a random sample of N unchecked mutants per module"
+    )
+    parser.add_argument("--seed", default=None, help="the sample's seed (default: today's date)")
     args = parser.parse_args()
+    if args.sample is not None and (args.sample < 1 or args.survivors_only):
+        parser.error("--sample takes a positive count and draws from unchecked mutants: not with --survivors-only")
     try:
         import mutmut  # noqa: F401
     except ImportError:
@@ -255,11 +372,19 @@ def main() -> int:
     if not args.report_only:
         log.write_text("")
 
+    seed = args.seed or datetime.date.today().isoformat()
+
     def run_mutants_of(chosen: list[str]) -> bool:
         """mutmut on these modules: all their mutants, or with --survivors-only / --skip-killed only those left
-        from the last run (nothing when none are); False when the budget ran out first."""
+        from the last run, or with --sample a random sample of those unchecked (nothing when none are left); False
+        when the budget ran out first."""
         names = None
-        if args.survivors_only or args.skip_killed:
+        if args.sample is not None:
+            generate_mutants(args.max_children)
+            names = [name for m in chosen for name in draw_sample(m, args.sample, seed) or []]
+            print(f"sample of {args.sample} unchecked mutants per module, seed {seed!r}: {len(names)} drawn",
+                  flush=True)  # fmt: skip
+        elif args.survivors_only or args.skip_killed:
             per_module = [survivors_of(m, unchecked_too=args.skip_killed) for m in chosen]
             names = None if None in per_module else [n for found in per_module for n in found]
         return names == [] or run_mutmut(chosen, args.max_children, deadline, log, names)
@@ -267,7 +392,7 @@ def main() -> int:
     scores: list[ModuleScore] = []
     finished: set[str] = set()
     if args.report_only:
-        scores = [score(module) for module in modules]
+        scores = [score(module, read_samples()) for module in modules]
         finished = {s.path for s in scores if s.checked == s.total}
     elif args.together and not args.worker_side_only:
         # One mutmut run: its clean run of every test that reaches the modules is paid once, not once per module
@@ -288,7 +413,7 @@ def main() -> int:
             complete = run_mutants_of([module])
         if complete and module in WORKER_SIDE and not args.worker_side_only:
             complete = run_worker_side(module, deadline, log)
-        result = score(module)
+        result = score(module, read_samples())
         scores.append(result)
         if complete:
             finished.add(module)
@@ -301,8 +426,7 @@ def main() -> int:
 
     print("\nkill rate per module (killed / checked):")
     for result in scores:
-        rate = "-" if result.kill_rate is None else f"{100 * result.kill_rate:5.1f}%"
-        print(f"  {rate}  {result.caught:4d}/{result.checked:<4d}  {result.path}")
+        print(describe(result))
     skipped = [m for m in modules if m not in {s.path for s in scores}]
     if skipped:
         print(f"not run this time (budget): {', '.join(skipped)}")
