@@ -66,6 +66,8 @@ class Faults:
     other_status: dict[int, int] = field(default_factory=dict)
     # Requests answered 200 with a body cut off mid-JSON (a proxy that gave up half-way).
     malformed_200: set[int] = field(default_factory=set)
+    # Return this many choices more than were asked (a server or proxy that does not honour a small n).
+    extra_choices: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class Persona:
     ignores_n: bool = False
     processing_comments: bool = False
     streams: bool = True  # False: answers a streamed request with one JSON body (servers without streaming)
+    stream_content_type: str | None = "text/event-stream"  # None: a stream sent with no Content-Type header at all
+    refuses_seed: bool = False  # reject the parameter whatever its value
 
 
 PERSONAS = {
@@ -122,6 +126,7 @@ class ServerState:
     seen_auth: list[str] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request, in arrival order
     bodies: list[dict] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # of each request, names lower-cased, beside bodies
     record_bodies: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
     gate: threading.Semaphore | None = None
@@ -250,6 +255,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._reject("Unsupported parameter: 'temperature' is not supported with this model.", "temperature",
                          "unsupported_parameter")  # fmt: skip
             return True
+        if persona.refuses_seed and "seed" in payload:
+            self._reject("Unsupported parameter: 'seed' is not supported with this model.", "seed",
+                         "unsupported_parameter")  # fmt: skip
+            return True
         fixed = persona.fixed_temperature
         if fixed is not None and "temperature" in payload and payload["temperature"] != fixed:
             self._reject(f"Unsupported value: 'temperature' does not support {payload['temperature']} with this "
@@ -269,6 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
             state.seen_auth.append(self.headers.get("Authorization", ""))
             if state.record_bodies:
                 state.bodies.append(payload)
+                state.headers.append({k.lower(): v for k, v in self.headers.items()})
         faults = state.faults
         if number in faults.drop_connection:
             self.close_connection = True
@@ -335,7 +345,7 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = "\n".join(m["content"] for m in payload.get("messages", [])) if chat else payload.get("prompt", "")
         seed = int(payload.get("seed") or 0)
         max_tokens = int(payload.get("max_tokens") or payload.get("max_completion_tokens") or 16)
-        count = n
+        count = n + state.faults.extra_choices
         if state.faults.max_choices is not None:
             count = min(count, state.faults.max_choices)
         if state.persona.ignores_n:
@@ -396,7 +406,8 @@ class _Handler(BaseHTTPRequestHandler):
         state, persona, faults = self.state, self.state.persona, self.state.faults
         chat = self.path.rstrip("/").endswith("/chat/completions")
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
+        if persona.stream_content_type is not None:
+            self.send_header("Content-Type", persona.stream_content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         if persona.processing_comments:

@@ -78,6 +78,19 @@ def test_the_probe_learns_the_smallest_context_of_the_servers():
     assert backend.context_length() == 4096
 
 
+def test_the_probe_goes_on_past_a_server_without_a_models_list():
+    a, b = ServerState(), ServerState(max_model_len=2048)
+    with serve(a) as url_a, serve(b) as url_b:
+        backend = backend_for((url_a, url_b))
+
+        async def missing(*args, **kwargs):
+            raise openai.NotFoundError("no /models", response=_response(404, url_a), body=None)
+
+        backend.servers[0].client.models.list = missing
+        probed(backend)
+    assert backend.context_length() == 2048  # learned from the second server
+
+
 def test_the_probe_refuses_a_server_that_serves_another_model():
     state = ServerState(model="someone/else")
     with serve(state) as url:
@@ -180,7 +193,6 @@ def test_a_response_that_is_not_an_openai_completion_is_retried_then_ends_the_ru
                     await backend.aclose()
 
             asyncio.run(main())
-    assert state.requests == 3
 
 
 def test_the_transport_can_be_forced():
@@ -306,3 +318,32 @@ def test_an_error_with_no_text_is_named_by_its_type():
     from evalkit.backends.openai_api import _message
 
     assert _message(ConnectionResetError()) == "ConnectionResetError"
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_each_request_tells_the_server_the_request_timeout(transport):
+    # The SDK sends the read timeout it applies as X-Stainless-Read-Timeout: --request-timeout, not its own default.
+    state = ServerState()
+    with serve(state) as url:
+        generate(url, requests_for(prompts(1), n=1), transport=transport, request_timeout=90.0)
+    assert [h.get("x-stainless-read-timeout") for h in state.headers] == ["90.0"]
+
+
+def test_a_run_that_stops_leaves_no_request_running():
+    # The first request gets a status that ends the run while the others are still at the server: when the error
+    # reaches the caller, they have been cancelled and have finished.
+    state = ServerState(latency_s=0.5, faults=Faults(other_status={1: 404}))
+
+    async def main(url: str) -> None:
+        backend = backend_for(url, stream=False, concurrency=3)
+        try:
+            with pytest.raises(BackendError, match="answered 404"):
+                async for _ in backend.generate(requests_for(prompts(3), n=1), SAMPLING):
+                    pass
+            assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+            assert [s.in_flight for s in backend.servers] == [0]
+        finally:
+            await backend.aclose()
+
+    with serve(state) as url:
+        asyncio.run(main(url))

@@ -100,6 +100,16 @@ def test_a_server_that_cannot_stream_is_read_whole():
     assert all(c.reasoning for c in completions) and backend.broken_streams == 0
 
 
+def test_a_stream_sent_without_a_content_type_is_read_as_a_stream():
+    # Only a JSON content type means the server answered the streamed request whole; no content type at all is a
+    # stream like any other.
+    state = ServerState(persona=Persona(stream_content_type=None))
+    with serve(state) as url:
+        completions, backend, _ = generate(url, requests_for(prompts(2)))
+    assert len(by_key(completions)) == 8 and state.requests == 2 and backend.broken_streams == 0
+    assert backend.streamed_deltas > 0  # read event by event
+
+
 def test_an_inline_think_block_is_left_as_it_came():
     state = ServerState(persona=PERSONAS["inline-think"])
     with serve(state) as url:
@@ -135,6 +145,18 @@ def test_servers_that_ignore_n_still_give_exactly_n_samples_with_their_own_seeds
     assert sorted(b["seed"] for b in state.bodies) == sorted(r.seed + i for r in requests for i in range(4))
     assert notices == [f"{url}: one sample per request (the server ignores n)"]  # learned once
     assert [b.get("n") for b in state.bodies] == [4] + [None] * 7
+
+
+def test_a_server_returning_more_choices_than_asked_still_gives_each_sample_once_from_its_own_request():
+    state = ServerState(faults=Faults(extra_choices=1))
+    request = requests_for(prompts(1))[0]
+    with serve(state) as url:
+        completions, _, _ = generate(url, [request], vllm_extensions=False, concurrency=1)
+    samples = by_key(completions)
+    assert sorted(samples) == [("p0", i) for i in range(4)]
+    # one request per sample, each with that sample's seed; the choice it did not ask for is dropped
+    assert state.requests == 4 and sorted(b["seed"] for b in state.bodies) == [request.seed + i for i in range(4)]
+    assert all(s.seed == request.seed + i for (_, i), s in samples.items())
 
 
 # -- dialects learned once per server, in-flight requests included -------------------------------------------------
@@ -196,6 +218,16 @@ def test_a_rejected_temperature_with_many_in_flight_sends_no_new_request():
         time.sleep(0.5)
         assert state.requests == after
     assert after < 40  # the run stopped with the first rejection of its temperature, not after 160 samples
+
+
+def test_a_server_that_refuses_seeds_is_sent_none_and_its_samples_record_none():
+    state = ServerState(persona=Persona(refuses_seed=True))
+    with serve(state) as url:
+        completions, _, notices = generate(url, requests_for(prompts(1)))
+    assert sorted(by_key(completions)) == [("p0", i) for i in range(4)]
+    assert "seed" in state.bodies[0] and state.bodies[1:] and all("seed" not in b for b in state.bodies[1:])
+    assert all(c.seed is None for c in completions)  # drawn by the server's own randomness, not by a seed
+    assert notices == [f"{url}: no seed (the server rejects it; samples are not reproducible)"]
 
 
 def test_api_params_are_sent_and_one_the_server_rejects_is_named():
@@ -304,6 +336,18 @@ def test_a_dropped_stream_keeps_its_finished_choices_and_draws_only_the_rest(fin
     assert asked_again == 6 - finished_before_the_drop  # only the unfinished ones
     kept = {i for i in range(6)} - {b["seed"] - request.seed + j for b in redraws for j in range(b.get("n", 1))}
     assert len(kept) == finished_before_the_drop
+
+
+def test_samples_lost_on_both_sides_of_a_kept_one_are_asked_for_run_by_run():
+    request = requests_for(prompts(2))[1]  # its choice 1 finishes first; 0 and 3 take longest
+    state = ServerState(faults=Faults(drop_after_finished={1: 1}))
+    with serve(state) as url:
+        completions, _, _ = generate(url, [request])
+    assert sorted(by_key(completions)) == [("p1", i) for i in range(4)]
+    first, *redraws = state.bodies
+    assert (first["n"], first["seed"]) == (4, request.seed)
+    # 0, then 2 and 3, each run from its own first seed: no request spans the kept sample 1 and draws it again
+    assert sorted((b.get("n", 1), b["seed"]) for b in redraws) == [(1, request.seed), (2, request.seed + 2)]
 
 
 def test_a_choice_the_server_reports_failed_is_drawn_again_and_the_others_kept():

@@ -181,3 +181,43 @@ def test_a_retry_goes_to_another_server_even_when_the_failed_one_is_less_busy(ba
         completions, backend, _ = generate((url_a, url_b), requests_for(prompts(2), n=1), concurrency=2, stream=False)
     assert len(completions) == 2 and backend.retries == 1
     assert flaky.requests == 1 and busy.requests == 2
+
+
+def test_a_request_waiting_for_a_paused_server_comes_back_after_the_pause_and_its_jitter(backoffs, monkeypatch):
+    # The wait for a paused server is lengthened by up to a tenth and 10 ms, so the requests waiting for it do not
+    # all arrive the instant it comes back: here the jitter is made its largest.
+    monkeypatch.setattr(openai_api.random, "uniform", lambda low, high: high)
+    state = ServerState(faults=Faults(status_429={1}, retry_after_s=0.8))
+    with serve(state) as url:
+        completions, _, _ = generate(url, requests_for(prompts(1), n=1), stream=False)
+    assert len(completions) == 1 and state.requests == 2
+    assert gaps(state)[0] >= 0.88  # the 0.8 s asked for, then a tenth of it and 10 ms on top
+
+
+def test_an_unreachable_server_is_paused_twice_as_long_after_each_failure_in_a_row(backoffs, monkeypatch):
+    # 1/16 of UNREACHABLE_PAUSE_S after the first refusal, then 2/16, 4/16, ... (made short here, with no jitter).
+    monkeypatch.setattr(openai_api, "UNREACHABLE_PAUSE_S", 1.6)
+    monkeypatch.setattr(openai_api.random, "uniform", lambda low, high: low)
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    backend = OpenAIBackend("fake-model", BackendConfig(kind="openai", base_urls=(url,), max_retries=3), environ={})
+    attempts: list[float] = []
+    attempt = backend._attempt
+
+    async def timed(*args, **kwargs):
+        attempts.append(time.monotonic())
+        return await attempt(*args, **kwargs)
+
+    backend._attempt = timed
+
+    async def main() -> None:
+        try:
+            async for _ in backend.generate(requests_for(prompts(1), n=1), SAMPLING):
+                pass
+        finally:
+            await backend.aclose()
+
+    with pytest.raises(BackendError, match="giving up after 4 attempts"):
+        asyncio.run(main())
+    waits = [b - a for a, b in zip(attempts, attempts[1:])]
+    assert [w >= pause for w, pause in zip(waits, (0.1, 0.2, 0.4))] == [True, True, True]
+    assert attempts[-1] - attempts[0] < 1.1  # 0.7 s of pauses, not the 1.3 s a steeper ladder would take
