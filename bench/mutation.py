@@ -277,7 +277,9 @@ def run_worker_side(module: str, deadline: float | None, log: Path) -> bool:
 def score(module: str, samples: dict[str, list[str]] | None = None) -> ModuleScore:
     meta = MUTANTS / f"{module}.meta"
     results = json.loads(meta.read_text())["exit_code_by_key"] if meta.is_file() else {}
-    checked = {name: code for name, code in results.items() if code not in NOT_CHECKED}
+    # "No tests" for a function that runs only in the workers is no outcome: the worker-side pass has not run it yet.
+    checked = {name: code for name, code in results.items()
+               if code not in NOT_CHECKED and not (code in NO_TESTS and runs_in_workers(module, name))}  # fmt: skip
     caught = sum(1 for code in checked.values() if code in CAUGHT)
     survivors = tuple(sorted(name for name, code in checked.items() if code not in CAUGHT))
     sampled = [name for name in (samples or {}).get(module, []) if name in results]

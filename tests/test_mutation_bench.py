@@ -123,4 +123,8 @@ def test_worker_side_mutants_mutmut_found_no_test_for_are_unchecked_until_drawn(
     assert sorted(drawn) == sorted(worker)
     assert json.loads(meta.read_text())["exit_code_by_key"] == dict.fromkeys(worker) | {caller: 33}
     assert mutation.runs_in_workers(module, worker[0]) and not mutation.runs_in_workers(module, caller)
+    # Until the worker-side pass runs them they are not counted as checked (nor as survivors); "no tests" elsewhere is.
+    meta.write_text(json.dumps({"exit_code_by_key": {worker[0]: 33, worker[1]: 1, caller: 33}}))
+    result = mutation.score(module)
+    assert (result.total, result.checked, result.caught, result.survivors) == (3, 2, 1, (caller,))
     assert mutation.runs_in_workers("evalkit/verify/symbolic.py", "evalkit.verify.symbolic.x_compare__mutmut_1")
