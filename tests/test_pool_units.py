@@ -256,3 +256,17 @@ def test_a_worker_that_does_not_report_ready_within_the_startup_bound_is_replace
         assert worker is not stuck and outcomes[task].error is None
         assert outcomes[task].value == worker.process.pid and pool.crashes == 0
     writer.close()
+
+
+def test_poll_returns_the_first_outcome_without_waiting_for_work_still_running():
+    # The caller records each verdict as it comes: one check that runs long must not hold back those already done.
+    with BoundedPool("pool_tasks.spin", workers=2, timeout=30) as pool:
+        for _ in range(50):  # until both workers have started (the pool grows as work comes)
+            pool.map([0.05, 0.05])
+            if len(pool.workers) == 2 and all(worker.ready for worker in pool.workers):
+                break
+        slow, fast = pool.submit(2.0), pool.submit(0.0)
+        finished = pool.poll(None)
+        assert [task for task, _ in finished] == [fast]  # back with it, the slow check still running
+        rest = dict(pool.poll(None))
+        assert rest[slow].error is None
