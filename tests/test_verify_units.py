@@ -9,26 +9,37 @@ from fractions import Fraction
 import pytest
 
 from evalkit.verify.extract import (
+    _ANSWER_PHRASE,
+    SENTENCE_WINDOW,
+    Extraction,
     _ends_finished,
     _is_box_glue,
     _last_sentence_start,
     _last_value,
     _leading_value,
+    _phrase,
     _repair_line,
     _words_outside_math,
+    answer_line,
     concluding_sentence,
+    extract_answer,
+    find_answer,
+    last_boxed,
+    short_response,
     statement_value,
 )
 from evalkit.verify.normalize import (
     Number,
+    as_integer,
     canonical,
     decimal_comma,
     significant_digits,
     strip_delimiters,
     strip_trailing_units,
     terminates,
+    unwrap_box,
 )
-from evalkit.verify.rules import first_pass, numbers_equal
+from evalkit.verify.rules import MAX_RESPONSE_CHARS, first_pass, numbers_equal
 from evalkit.verify.verdict import Verdict
 
 
@@ -157,6 +168,8 @@ def test_a_carelessly_written_answer_line_is_repaired(line, repaired):
         ("\\boxed{25$}", "25", False, Verdict("25$", True, "strict-int", "boxed")),
         ("\\boxed{25%}", "25", False, Verdict("25%", False, "strict-int", "boxed", "not an integer literal")),
         ("\\boxed{25.0}", "25", False, Verdict("25.0", False, "strict-int", "boxed", "not an integer literal")),
+        ("\\boxed{25.00}", "25", False, Verdict("25.00", False, "strict-int", "boxed", "not an integer literal")),
+        ("\\boxed{+25.000}", "25", False, Verdict("+25.000", False, "strict-int", "boxed", "not an integer literal")),
         (
             "\\boxed{\\frac{50}{2}}",
             "25",
@@ -166,6 +179,9 @@ def test_a_carelessly_written_answer_line_is_repaired(line, repaired):
         ("\\boxed{25\\%}", "25", False, Verdict("25\\%", False, "strict-int", "boxed", "not an integer literal")),
         ("\\boxed{x = 25}", "25", False, Verdict("x = 25", False, "strict-int", "boxed", "not an integer literal")),
         ("\\boxed{26}", "25", False, Verdict("26", False, "strict-int", "boxed")),
+        # A gold written boxed is the integer inside its box.
+        ("\\boxed{25}", "\\boxed{25}", False, Verdict("25", True, "strict-int", "boxed")),
+        ("\\boxed{25}", "$\\fbox{25}$", False, Verdict("25", True, "strict-int", "boxed")),
         (
             "\\boxed{1/2}",
             "\\frac{1}{2}",
@@ -359,3 +375,144 @@ def test_math_delimiters_come_off_one_span_and_an_escaped_dollar_is_no_delimiter
 )  # fmt: skip
 def test_unit_words_come_off_after_a_closing_brace_or_parenthesis_too_but_single_letters_stay(written, value):
     assert strip_trailing_units(written) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("Some work.\n" + " " * 100 + "Answer: 12", "12"),
+        # The label is looked for from its keyword back to its line start, at most ~240 characters: a bound on the
+        # work, not a wish. Further back, "Answer: 12" is only the weak answer phrase.
+        ("Some work.\n" + " " * 300 + "Answer: 12", None),
+    ],
+)
+def test_an_answer_line_is_looked_for_a_bounded_distance_before_its_keyword(text, answer):
+    found = answer_line(text)
+    assert (found.answer, found.rule, found.position) == (answer, "answer-line", 11) if answer else found is None
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("Answer: B\nThe other options fail.\nDone", "B"),
+        ("Answer: Alice\nBob loses in 3 moves.\n", "Alice"),  # not the 3 of the explanation below it
+        ("Answer: x\n= 5\n", "x"),
+        ("**Answer:**\n$x = 7$\nso that was it\n", "x = 7"),  # a label alone on its line: the next line only
+    ],
+)
+def test_an_answer_line_is_read_on_its_own_line_not_across_the_lines_after_it(text, answer):
+    assert answer_line(text) == Extraction(answer, "answer-line", 0)
+
+
+@pytest.mark.parametrize(
+    ("after_value", "answer"),
+    [
+        (SENTENCE_WINDOW - len("12."), "12"),  # exactly a window of text from the phrase's end to the end
+        (SENTENCE_WINDOW - len("12.") + 1, None),  # more: the reasoning went on past it
+    ],
+)
+def test_the_answer_phrase_counts_only_with_at_most_a_sentence_window_after_it(after_value, answer):
+    # Trailing whitespace counts: the window is measured on the raw text after "The answer is ".
+    text = "The answer is 12." + " " * after_value
+    found = _phrase(_ANSWER_PHRASE, text, "answer-phrase", True)
+    assert found == (Extraction(answer, "answer-phrase", text.index("answer")) if answer else None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\\boxed{12\\", "So \\boxed{\\frac{1}{2}\\", "\\fbox{3\\"],  # cut off right after a backslash
+)
+def test_a_box_cut_off_after_a_backslash_is_unclosed_and_does_not_raise(text):
+    start = max(text.find("\\boxed"), text.find("\\fbox"))
+    assert last_boxed(text) == Extraction(None, "boxed-unclosed", start)
+    assert extract_answer(text) == Extraction(None, "boxed-unclosed", start)
+
+
+def test_a_think_block_left_open_is_recorded_as_unfinished_think():
+    # The rule name lands in verdicts.jsonl as found_by: a cut-off think block has its own.
+    assert extract_answer("<think>\n首先，我们计算 \\boxed{5") == Extraction(None, "unfinished-think")
+    assert first_pass("math", "<think>So x = 5, and", "5", False).found_by == "unfinished-think"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "<think>Compute 2 + 3 = 5, so \\boxed{5}.</think>",
+        "<think>\n我们先算一下。\n\n**Final Answer**\n\\boxed{5}\n</think>\n\n",  # nothing after the think block
+    ],
+)
+def test_an_answer_found_only_in_finished_reasoning_keeps_its_rule_and_position(response):
+    assert extract_answer(response) == Extraction("5", "boxed-in-think", response.index("\\boxed"))
+
+
+def test_the_final_answer_phrase_is_named_as_such():
+    text = "We add the two parts. The final answer is 12."
+    assert find_answer(text) == Extraction("12", "final-answer-phrase", text.index("final answer"))
+
+
+@pytest.mark.parametrize(
+    ("response", "answer"),
+    [
+        ("Total: 45 €", "45"),  # ends on a unit right after its value, not on a full stop
+        ("Résultat : 2,74 $", "2,74"),
+        ("Total: 45", "45"),
+        ("The identity matrix is $I$.", "I"),  # one finished sentence
+        ("答案是12。", "12"),
+    ],
+)
+def test_a_short_response_is_its_own_answer_from_position_zero(response, answer):
+    assert short_response(response) == Extraction(answer, "short-statement", 0)
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("25", 25), ("25.0", 25), ("-3.00", -3), ("+7.", 7), (".0", 0), ("-.0", 0), ("25.5", None), ("1,000.0", 1000)],
+)
+def test_an_integer_written_with_zero_decimals_is_that_integer(written, value):
+    assert as_integer(written) == value
+
+
+@pytest.mark.parametrize(
+    ("written", "inner"),
+    [
+        ("\\boxed{12}", "12"),
+        ("\\fbox{12}", "12"),
+        ("$\\fbox{x + 1}$", "x + 1"),
+        ("\\boxed{1} and \\boxed{2}", "1, 2"),  # sibling boxes: one answer
+        ("x = \\fbox{2}", "x = \\fbox{2}"),  # not a box as a whole: unchanged
+    ],
+)
+def test_a_single_box_of_either_command_is_unwrapped(written, inner):
+    assert unwrap_box(written) == inner
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "verdict"),
+    [
+        # The integer rule decides also when the prediction cannot be a number: words are never an integer.
+        ("\\boxed{abc}", "12", Verdict("abc", False, "integer", "boxed")),
+        ("**Answer:** twelve", "12", Verdict("twelve", False, "integer", "answer-line")),
+        ("\\boxed{25}", "25.0", Verdict("25", True, "integer", "boxed")),  # a gold of 25.0 is the integer 25
+        # A non-integer gold number against a number: the number rule, still naming the extraction rule.
+        ("\\boxed{1/2}", "0.5", Verdict("1/2", True, "number", "boxed")),
+        ("The final answer is $0.67$.", "2/3", Verdict("0.67", True, "rounded", "final-answer-phrase")),
+    ],
+)
+def test_the_math_rule_in_process_verdict_in_full(response, gold, verdict):
+    assert first_pass("math", response, gold, False) == verdict
+
+
+@pytest.mark.parametrize(
+    ("head", "tail", "verdict"),
+    [
+        # Only the last MAX_RESPONSE_CHARS are read: a box in the cut-off head is gone, the final box is kept.
+        ("\\boxed{12} ", "", Verdict(None, False, "none", "none")),
+        ("\\boxed{99} ", " \\boxed{12}", Verdict("12", True, "integer", "boxed")),
+        # Reasoning opened in the cut-off head and never closed is unfinished, however long it ran.
+        ("<think>", " so \\boxed{12}", Verdict(None, False, "none", "unfinished-think")),
+        ("<think> a </think>", " so \\boxed{12}", Verdict("12", True, "integer", "boxed")),
+        ("<think> a", " </think> so \\boxed{12}", Verdict("12", True, "integer", "boxed")),
+    ],
+)
+def test_an_overlong_response_is_judged_on_its_tail(head, tail, verdict):
+    assert first_pass("math", head + "x" * MAX_RESPONSE_CHARS + tail, "12", False) == verdict

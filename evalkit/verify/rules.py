@@ -8,7 +8,14 @@ string work.
 from __future__ import annotations
 
 from evalkit.verify import dapo_rule
-from evalkit.verify.extract import SHORT_RESPONSE_CHARS, Extraction, extract_answer, is_expression
+from evalkit.verify.extract import (
+    SHORT_RESPONSE_CHARS,
+    THINK_CLOSE,
+    THINK_OPEN,
+    Extraction,
+    extract_answer,
+    is_expression,
+)
 from evalkit.verify.normalize import (
     Number,
     as_integer,
@@ -114,8 +121,8 @@ def _strict_int(response: str, gold: str, truncated: bool) -> Verdict:
     if found.answer is None:
         return _no_answer(found.rule)
     text = unwrap_box(found.answer).replace(" ", "").replace("$", "")
-    if text.endswith(".0") or "%" in text:
-        # strict: only integer literals ("025", "+25", "1,000" pass; "25.0" and "25%" do not)
+    if "." in text or "%" in text:
+        # strict: only integer literals ("025", "+25", "1,000" pass; "25.0", "25.00" and "25%" do not)
         return Verdict(found.answer, False, "strict-int", found.rule, "not an integer literal")
     value = as_integer(text)
     if value is None:
@@ -131,7 +138,10 @@ def _dapo(response: str, gold: str) -> Verdict:
 def first_pass(rules: str, response: str, gold: str, truncated: bool) -> Verdict | Pending:
     """The verdict, when no symbolic work is needed; else what the worker must compare."""
     if len(response) > MAX_RESPONSE_CHARS:
-        response = response[-MAX_RESPONSE_CHARS:]
+        head, response = response[:-MAX_RESPONSE_CHARS], response[-MAX_RESPONSE_CHARS:]
+        # Reasoning opened in the part cut off and never closed is still unfinished: nothing after it counts.
+        if THINK_OPEN in head and THINK_CLOSE not in head and THINK_CLOSE not in response:
+            response = THINK_OPEN + response
     if rules == "dapo":
         return _dapo(response, gold)
     if rules == "math":
