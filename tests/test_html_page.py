@@ -69,6 +69,21 @@ def test_the_overview_groups_by_family_best_first_with_what_each_dot_is():
     assert html.overview_chart(frame(row(avg=None, reported=None)), {}) == ""
 
 
+def test_a_row_without_a_number_is_left_out_of_the_overview_and_the_rows_after_it_are_not():
+    rows = frame(row(model="org/nothing", avg=None, reported=None), row(model="org/after", avg=30.0))
+    labels = re.findall(r'class="row-label">([^<]*)<', html.overview_chart(rows, {}))
+    assert labels == ["org/after · n=16, T=0.6, r1"]
+
+
+def test_a_reported_number_without_a_family_is_grouped_under_other_and_a_run_without_one_under_no_family():
+    rows = frame(
+        row(model="paper/x", kind="reported", avg=None, avg_ci_low=None, avg_ci_high=None, reported=60.0, family=None),
+        row(model="org/y", avg=40.0, family=None),
+    )  # fmt: skip
+    chart = html.overview_chart(rows, {})
+    assert re.findall(r'class="group">([^<]*)<', chart) == ["other", "no family given"]
+
+
 def test_reported_vs_rescored_cells():
     rows = frame(
         row(model="org/<a>&", reported=45.0, reported_metric="avg@16 <i>", avg=43.3, difference=-1.7, notes="<b>n</b>"),
@@ -84,6 +99,8 @@ def test_reported_vs_rescored_cells():
     table = html.reported_vs_rescored(rows, [Run()], {"/runs/b": "s/b.html"})
     body = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1])
     assert len(body) == 2
+    tbody = table.split("<tbody>")[1].split("</tbody>")[0]
+    assert tbody == "".join(f"<tr>{r}</tr>" for r in body)  # the rows and nothing between them
     cells = [re.findall(r'<td class="([^"]*)">(.*?)</td>', r) for r in body]
     # Model text is escaped in every cell (README: "All model text is escaped.").
     assert cells[0] == [("text", "org/&lt;a&gt;&amp;"), ("text", "measured"), ("text", "avg@16 &lt;i&gt;"),
@@ -291,3 +308,14 @@ def test_the_page_is_balanced_html_with_nothing_but_its_sections_between_them(ru
     structure.close()
     assert structure.open == [] and structure.stray == []
     assert structure.sections == ["overview", "reported", "training", "passk", "problems", "table"]
+
+
+def test_the_overview_says_what_its_dots_and_diamonds_are(runs):
+    page = html.page(frame(*(row(model=html.run_label(r), run=str(r.path)) for r in runs)), runs, "aime24")
+    overview = page.split('<section id="overview">')[1].split("</section>")[0]
+    note = re.sub(r"\s+", " ", re.search(r"<p class='note'>(.*?)</p>", overview).group(1))
+    assert note == (
+        "Every row with a number. Dots are evalkit's avg@n over the problems (percent) with its 95% bootstrap "
+        "interval; diamonds are the numbers reported for the same model and protocol, by its paper or by the harness "
+        "whose outputs were imported. Click a name for its samples."
+    )

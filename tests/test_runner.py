@@ -106,6 +106,8 @@ def test_manifest_records_what_moves_a_score(aime, tmp_path):
     versions = manifest["versions"]
     assert versions["evalkit"] and versions["math-verify"] and "vllm" in versions and "torch" in versions
     assert manifest["host"] and manifest["verifier"] == "math"
+    # What made the samples: evalkit itself, not an import or a rescore of other outputs.
+    assert (manifest["format"], manifest["kind"]) == ("evalkit-run/1", "measured")
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["metrics"]["n"] == 4 and results["generation"]["samples_generated"] == 20
 

@@ -5,6 +5,11 @@ line, a verifier fault is a wrong verdict that says why, and an error on the thr
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -62,6 +67,20 @@ def test_every_stored_sample_gets_one_verdict_line_even_past_the_queue(writer, t
     assert all(by_key[("p", i)]["correct"] for i in range(6))
     assert by_key[("q", 0)]["correct"] and not by_key[("q", 1)]["correct"] and by_key[("q", 1)]["extracted"] is None
     assert beside.verified == 8 and sorted(seen) == sorted(s.key for s in samples)
+
+
+def test_the_callback_gets_each_sample_with_the_verdict_written_for_it(writer, tmp_path):
+    # The run counts verdicts through the callback; a caller showing them needs the verdict itself, not only the sample.
+    samples = stored(writer, record("q", 0, "\\boxed{42}"), record("q", 1, "\\boxed{41}"))
+    seen: dict[tuple, dict] = {}
+    with Verifier("math", workers=1) as verifier:
+        beside = VerificationBeside(verifier, GOLD, writer, on_verdict=lambda r, v: seen.update({r.key: v.to_dict()}))
+        beside.start()
+        for sample in samples:
+            beside.submit(sample)
+        beside.finish(lambda: [])
+    assert seen == {(v["problem_id"], v["sample_index"]): v["verdict"] for v in verdict_lines(tmp_path)}
+    assert seen[("q", 0)]["correct"] and not seen[("q", 1)]["correct"]
 
 
 def test_a_fault_in_the_verifier_is_a_wrong_verdict_that_says_why(writer, tmp_path):
@@ -203,3 +222,59 @@ def test_a_large_backlog_is_started_in_batches_whose_verdicts_are_recorded_in_be
     assert max(started - on_disk for started, on_disk in verifier.started_and_on_disk) <= 256
     assert verifier.started_and_on_disk[-1][1] >= 512
     assert beside.verified == 600 and len(verdict_lines(tmp_path)) == 600
+
+
+def test_a_signal_that_lands_on_another_thread_still_interrupts_finish_at_once(writer):
+    # finish waits in short steps: a Ctrl-C or SIGTERM the system hands to some other thread is acted on by the main
+    # thread within one step, not only when the last verdict is in.
+    (sample,) = stored(writer, record("q", 0, "\\boxed{42}"))
+    gate = threading.Event()
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(signum, frame):
+        raise Interrupted
+
+    sent: list[float] = []
+
+    def send_to_this_thread():
+        time.sleep(0.2)  # finish is waiting by now
+        sent.append(time.monotonic())
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    with Verifier("math", workers=1) as verifier:
+        beside = VerificationBeside(verifier, GOLD, writer, on_verdict=lambda r, v: gate.wait(10))
+        beside.start()
+        beside.submit(sample)  # its verdict holds the thread until the gate opens
+        previous = signal.signal(signal.SIGINT, interrupt)
+        try:
+            threading.Thread(target=send_to_this_thread).start()
+            with pytest.raises(Interrupted):
+                beside.finish(lambda: [])
+            assert time.monotonic() - sent[0] < 0.5
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            gate.set()
+            beside.abort()
+
+
+def test_a_program_that_drops_the_verification_without_finish_or_abort_still_exits(tmp_path):
+    # The thread must not keep the interpreter alive: a caller that fails before `finish` exits instead of hanging.
+    script = textwrap.dedent(
+        """
+        from evalkit.pipeline.verification import VerificationBeside
+
+        class Idle:
+            rules, niceness, pending = "math", 0, 0
+
+        beside = VerificationBeside(Idle(), {}, writer=None)
+        beside.start()
+        raise SystemExit(3)
+        """
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))  # the evalkit these tests import, whatever the cwd
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=20
+    )
+    assert result.returncode == 3, result.stderr
