@@ -67,6 +67,7 @@ WORKER_SIDE_TIMEOUT_S = 600
 # The mutants drawn by --sample, per module: only these are known to be a random sample of what was unchecked.
 SAMPLES = MUTANTS / "samples.json"
 Z_95 = 1.959964
+SPINNER = tuple("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
 
 
 def _limit_memory() -> None:
@@ -212,7 +213,6 @@ def run_mutmut(
                                    start_new_session=True, preexec_fn=_limit_memory)  # fmt: skip
         try:
             process.wait(timeout=None if deadline is None else max(1.0, deadline - time.monotonic()))
-            return True
         except subprocess.TimeoutExpired:
             # SIGINT first: mutmut saves what it has checked; then the whole group, workers included.
             os.killpg(process.pid, signal.SIGINT)
@@ -222,6 +222,19 @@ def run_mutmut(
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
             return False
+    if process.returncode != 0:
+        # mutmut stops before any mutant when the tests cannot run (a failing test in its statistics or clean run):
+        # a kill rate of nothing checked must not pass for a result.
+        sys.exit(f"mutmut failed (exit code {process.returncode}) before checking the mutants; {log} ends with:\n"
+                 + "\n".join(last_lines(log, 8)))  # fmt: skip
+    return True
+
+
+def last_lines(log: Path, count: int) -> list[str]:
+    """The log's last lines of text, without mutmut's progress spinner (it redraws one line with carriage returns)."""
+    lines = log.read_bytes().decode(errors="replace").replace("\r", "\n").splitlines()
+    text = [line for line in lines if line.strip() and not line.lstrip().startswith(SPINNER)]
+    return text[-count:]
 
 
 def runs_in_workers(module: str, mutant: str) -> bool:

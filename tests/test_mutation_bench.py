@@ -128,3 +128,16 @@ def test_worker_side_mutants_mutmut_found_no_test_for_are_unchecked_until_drawn(
     result = mutation.score(module)
     assert (result.total, result.checked, result.caught, result.survivors) == (3, 2, 1, (caller,))
     assert mutation.runs_in_workers("evalkit/verify/symbolic.py", "evalkit.verify.symbolic.x_compare__mutmut_1")
+
+
+def test_a_mutmut_that_stops_before_any_mutant_fails_the_job_with_the_logs_last_lines(tmp_path, monkeypatch):
+    # A failing test in mutmut's statistics run stops it before any mutant: the job must fail, not report "0 checked".
+    monkeypatch.setattr(mutation, "MUTANTS", tmp_path)
+    log = tmp_path / "mutation.log"
+    log.write_text("⠋ Running stats\r⠙ Running stats\rfailed to collect stats. runner returned 1\n")
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # stands in for a mutmut that exits 1
+    with pytest.raises(SystemExit) as stopped:
+        mutation.run_mutmut([MODULE], 1, None, log)
+    message = str(stopped.value.code)
+    assert message.startswith("mutmut failed (exit code 1) before checking the mutants")
+    assert "failed to collect stats. runner returned 1" in message and "Running stats" not in message
