@@ -516,3 +516,9 @@ def test_the_math_rule_in_process_verdict_in_full(response, gold, verdict):
 )
 def test_an_overlong_response_is_judged_on_its_tail(head, tail, verdict):
     assert first_pass("math", head + "x" * MAX_RESPONSE_CHARS + tail, "12", False) == verdict
+
+
+def test_a_closing_think_tag_the_cap_cuts_in_two_still_closed_the_reasoning():
+    tail = "nk> so \\boxed{12}"
+    response = "<think> a </thi" + tail + " " * (MAX_RESPONSE_CHARS - len(tail))
+    assert first_pass("math", response, "12", False) == Verdict("12", True, "integer", "boxed")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from evalkit.verify import dapo_rule
 from evalkit.verify.extract import (
     SHORT_RESPONSE_CHARS,
-    THINK_CLOSE,
     THINK_OPEN,
     Extraction,
+    answer_region,
     extract_answer,
     is_expression,
 )
@@ -138,9 +138,10 @@ def _dapo(response: str, gold: str) -> Verdict:
 def first_pass(rules: str, response: str, gold: str, truncated: bool) -> Verdict | Pending:
     """The verdict, when no symbolic work is needed; else what the worker must compare."""
     if len(response) > MAX_RESPONSE_CHARS:
-        head, response = response[:-MAX_RESPONSE_CHARS], response[-MAX_RESPONSE_CHARS:]
-        # Reasoning opened in the part cut off and never closed is still unfinished: nothing after it counts.
-        if THINK_OPEN in head and THINK_CLOSE not in head and THINK_CLOSE not in response:
+        # Reasoning left unfinished stays unfinished when the cap cuts off the tag that opened it.
+        unfinished = answer_region(response)[2]
+        response = response[-MAX_RESPONSE_CHARS:]
+        if unfinished and THINK_OPEN not in response:
             response = THINK_OPEN + response
     if rules == "dapo":
         return _dapo(response, gold)
