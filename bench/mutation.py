@@ -87,7 +87,6 @@ class Estimate:
     high: float
     sampled_checked: int
     sampled_caught: int
-    sampled: int
 
 
 @dataclass(frozen=True)
@@ -116,15 +115,14 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def estimate_over_all(total: int, checked: int, caught: int, sampled_checked: int, sampled_caught: int,
-                      sampled: int) -> Estimate:  # fmt: skip
+def estimate_over_all(total: int, checked: int, caught: int, sampled_checked: int, sampled_caught: int) -> Estimate:
     """Mutants checked count as they came out; each unchecked one at the random sample's kill rate (its interval
     carried over linearly)."""
     unchecked = total - checked
     rate = sampled_caught / sampled_checked
     low, high = wilson_interval(sampled_caught, sampled_checked)
     return Estimate((caught + rate * unchecked) / total, (caught + low * unchecked) / total,
-                    (caught + high * unchecked) / total, sampled_checked, sampled_caught, sampled)  # fmt: skip
+                    (caught + high * unchecked) / total, sampled_checked, sampled_caught)  # fmt: skip
 
 
 def read_samples() -> dict[str, list[str]]:
@@ -300,8 +298,7 @@ def score(module: str, samples: dict[str, list[str]] | None = None) -> ModuleSco
     estimate = None
     if sampled_checked and len(checked) < len(results):
         sampled_caught = sum(1 for code in sampled_checked if code in CAUGHT)
-        estimate = estimate_over_all(len(results), len(checked), caught, len(sampled_checked), sampled_caught,
-                                     len(sampled))  # fmt: skip
+        estimate = estimate_over_all(len(results), len(checked), caught, len(sampled_checked), sampled_caught)
     return ModuleScore(module, len(results), len(checked), caught, survivors, estimate, len(sampled))
 
 
@@ -317,7 +314,7 @@ def describe(result: ModuleScore) -> str:
         return line + f"  ({result.total - result.checked} of {result.total} unchecked, {sample})"
     return line + (f"  (estimate over all {result.total}: {100 * estimate.rate:.1f}% [{100 * estimate.low:.1f}, "
                    f"{100 * estimate.high:.1f}], sample {estimate.sampled_caught}/{estimate.sampled_checked} killed"
-                   f" of {estimate.sampled} drawn)")  # fmt: skip
+                   f" of {result.drawn} drawn)")  # fmt: skip
 
 
 def survivor_report(scores: list[ModuleScore]) -> str:
@@ -407,7 +404,8 @@ def main() -> int:
     scores: list[ModuleScore] = []
     finished: set[str] = set()
     if args.report_only:
-        scores = [score(module, read_samples()) for module in modules]
+        samples = read_samples()
+        scores = [score(module, samples) for module in modules]
         finished = {s.path for s in scores if s.checked == s.total}
     elif args.together and not args.worker_side_only:
         # One mutmut run: its clean run of every test that reaches the modules is paid once, not once per module

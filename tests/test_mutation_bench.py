@@ -47,7 +47,7 @@ def test_the_interval_is_wilsons_and_not_a_point_at_all_or_nothing(successes, tr
 
 def test_mutants_checked_count_as_they_came_out_and_the_rest_at_the_samples_rate():
     # 100 mutants: 40 checked (38 killed), among them a sample of 20 of the 60 that were unchecked (18 killed).
-    estimate = mutation.estimate_over_all(100, 40, 38, 20, 18, 20)
+    estimate = mutation.estimate_over_all(100, 40, 38, 20, 18)
     low, high = mutation.wilson_interval(18, 20)
     assert estimate.rate == pytest.approx((38 + 0.9 * 60) / 100)
     assert (estimate.low, estimate.high) == pytest.approx(((38 + low * 60) / 100, (38 + high * 60) / 100))
@@ -86,7 +86,7 @@ def test_a_partly_checked_module_reports_the_estimate_from_its_sample_alone(muta
     assert (result.total, result.checked, result.caught) == (40, 20, 15)
     assert len(result.survivors) == 5
     estimate = result.estimate
-    assert (estimate.sampled, estimate.sampled_checked, estimate.sampled_caught) == (10, 10, 5)
+    assert (result.drawn, estimate.sampled_checked, estimate.sampled_caught) == (10, 10, 5)
     assert estimate.rate == pytest.approx((15 + 0.5 * 20) / 40)
     line = mutation.describe(result)
     assert "75.0%" in line and "15/20" in line
