@@ -39,6 +39,19 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
+def generate_one_without_probe(backend: OpenAIBackend) -> None:
+    """One sample of one problem, asked for at once (no probe first, so the first request meets the fault)."""
+
+    async def main() -> None:
+        try:
+            async for _ in backend.generate(requests_for(prompts(1), n=1), SAMPLING):
+                pass
+        finally:
+            await backend.aclose()
+
+    asyncio.run(main())
+
+
 def gaps(state: ServerState) -> list[float]:
     return [b - a for a, b in zip(state.arrivals, state.arrivals[1:])]
 
@@ -144,17 +157,10 @@ def test_a_server_that_refuses_connections_is_paused_and_the_run_ends_when_none_
         "fake-model", BackendConfig(kind="openai", base_urls=(url,), max_retries=1), environ={}, transport=transport
     )
 
-    async def main() -> None:
-        try:
-            async for _ in backend.generate(requests_for(prompts(1), n=1), SAMPLING):
-                pass
-        finally:
-            await backend.aclose()
-
     start = time.monotonic()
     given_up = r"giving up after 2 attempts in a row for problem p0: http://127.0.0.1:\d+/v1: API(Timeout|Connection)"
     with pytest.raises(BackendError, match=given_up):
-        asyncio.run(main())
+        generate_one_without_probe(backend)
     # Paused after the refusal (30 s / 16 after a first failure) before it is tried again: no hammering a dead server.
     assert time.monotonic() - start >= openai_api.UNREACHABLE_PAUSE_S / 16
     assert backend.attempts == 2
@@ -209,15 +215,8 @@ def test_an_unreachable_server_is_paused_twice_as_long_after_each_failure_in_a_r
 
     backend._attempt = timed
 
-    async def main() -> None:
-        try:
-            async for _ in backend.generate(requests_for(prompts(1), n=1), SAMPLING):
-                pass
-        finally:
-            await backend.aclose()
-
     with pytest.raises(BackendError, match="giving up after 4 attempts"):
-        asyncio.run(main())
+        generate_one_without_probe(backend)
     waits = [b - a for a, b in zip(attempts, attempts[1:])]
     assert [w >= pause for w, pause in zip(waits, (0.1, 0.2, 0.4))] == [True, True, True]
     assert attempts[-1] - attempts[0] < 1.1  # 0.7 s of pauses, not the 1.3 s a steeper ladder would take
