@@ -136,6 +136,19 @@ def test_usage_with_reasoning_tokens_gives_exact_counts_per_sample(persona):
     assert backend.describe()["dialects"][url]["samples_per_request"] == "one" and notices == []
 
 
+def test_a_server_taking_one_sample_per_request_is_sent_one_request_per_sample_even_for_two():
+    # Two missing samples are two requests from the start, not one asked for two that is then topped up.
+    state = ServerState(persona=PERSONAS["deepseek"])
+    requests = requests_for(prompts(3), n=2)
+    with serve(state) as url:
+        completions, backend, _ = generate(url, requests, vllm_extensions=False)
+    assert sorted(by_key(completions)) == [(p, i) for p in ("p0", "p1", "p2") for i in range(2)]
+    assert state.requests == 6 and sorted(b["seed"] for b in state.bodies) == sorted(
+        r.seed + i for r in requests for i in range(2)
+    )
+    assert backend.describe()["requests"]["extra_requests"] == 0
+
+
 def test_servers_that_ignore_n_still_give_exactly_n_samples_with_their_own_seeds():
     state = ServerState(persona=PERSONAS["openrouter"])
     requests = requests_for(prompts(2))

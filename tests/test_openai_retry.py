@@ -220,3 +220,26 @@ def test_an_unreachable_server_is_paused_twice_as_long_after_each_failure_in_a_r
     waits = [b - a for a, b in zip(attempts, attempts[1:])]
     assert [w >= pause for w, pause in zip(waits, (0.1, 0.2, 0.4))] == [True, True, True]
     assert attempts[-1] - attempts[0] < 1.1  # 0.7 s of pauses, not the 1.3 s a steeper ladder would take
+
+
+def test_the_jitter_on_a_paused_server_is_at_most_a_tenth_of_the_wait_and_10_ms(monkeypatch):
+    # The bound of the jitter, read from the sleep itself rather than from a clock: largest jitter, 0.5 s pause.
+    config = BackendConfig(kind="openai", base_urls=("http://127.0.0.1:1/v1",))
+    backend = OpenAIBackend("fake-model", config, environ={})
+    (server,) = backend.servers
+    monkeypatch.setattr(openai_api, "_now", lambda: 100.0)
+    server.down_until = 100.5
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        server.down_until = 0.0  # the pause is over
+
+    monkeypatch.setattr(openai_api.random, "uniform", lambda low, high: high)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(openai_api, "asyncio", type("Clock", (), {"sleep": staticmethod(sleep)}))
+            assert asyncio.run(backend._choose_server(None)) is server
+    finally:
+        backend.close()
+    assert slept == [pytest.approx(0.5 + 0.05 + 0.01)]
