@@ -1,7 +1,7 @@
 """The worker pool's bookkeeping (evalkit/verify/pool.py): how many workers it starts, what a failing task or a
 worker that cannot start becomes, a worker that stops computing, waiting with a timeout, and the main module hidden
 while workers start; which workers get work, when a check that waited for a CPU is looked at again, and which workers
-the startup bound applies to."""
+the startup bound applies to, and what becomes of a batch whose worker exited before taking it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from collections import deque
 
 import pytest
 
+from evalkit.errors import EvalkitError
 from evalkit.verify import pool as pool_module
 from evalkit.verify.pool import BoundedPool, WorkerStartError, process_cpu_seconds
 
@@ -56,6 +57,7 @@ def test_workers_that_cannot_start_stop_the_pool_with_one_clear_error():
         "verifier worker processes fail to start (exit code 1); if evalkit is used from a script, put the calling "
         'code under `if __name__ == "__main__":` (multiprocessing re-imports the main module in each worker)'
     )
+    assert isinstance(error.value, EvalkitError)  # the CLI shows it as one line, not as a bug with a traceback
 
 
 def test_a_crashed_task_says_how_long_it_ran():
@@ -270,3 +272,74 @@ def test_poll_returns_the_first_outcome_without_waiting_for_work_still_running()
         assert [task for task, _ in finished] == [fast]  # back with it, the slow check still running
         rest = dict(pool.poll(None))
         assert rest[slow].error is None
+
+
+def test_a_worker_that_exits_before_taking_its_batch_has_the_batch_run_elsewhere_not_recorded_as_crashed():
+    # Killed while idle (the out-of-memory killer, say): none of the batch sent to its closed pipe ran, so the whole
+    # batch runs on a new worker and no check is given a crash it never had.
+    with BoundedPool("pool_tasks.pid", workers=1, timeout=5) as pool:
+        (first,) = pool.map([None])
+        (gone,) = pool.workers
+        gone.process.kill()
+        gone.process.join(timeout=5)
+        outcomes = pool.map([None, None, None])
+        assert [o.error for o in outcomes] == [None, None, None]
+        assert {o.value for o in outcomes} == {pool.workers[0].process.pid} != {first.value}
+        assert pool.crashes == 0 and pool.tasks_done == 4
+
+
+class ClosedConn(FakeConn):
+    """The pipe to a worker that has exited: sending fails as a closed pipe does."""
+
+    def send(self, message):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def exited_worker():
+    worker = fake_worker(ready=True)
+    worker.conn = ClosedConn()
+    return worker
+
+
+def test_workers_that_keep_exiting_before_taking_work_stop_the_pool_with_one_clear_error(monkeypatch):
+    # Replacing them without end would hang the run; each batch goes back to the queue until START_ATTEMPTS in a row.
+    spawned = []
+
+    def spawn():
+        spawned.append(exited_worker())
+        return spawned[-1]
+
+    pool = BoundedPool("pool_tasks.echo", workers=1, timeout=5)
+    monkeypatch.setattr(pool, "_spawn", spawn)
+    ids = [pool.submit(payload) for payload in ("a", "b")]
+    pool.workers = [exited_worker()]
+    with pytest.raises(WorkerStartError) as error:
+        for _ in range(10):
+            pool._dispatch()
+    assert str(error.value) == (
+        "verifier worker processes exit before taking work (3 in a row, last exit code None); something is killing "
+        "them, most often the system running out of memory: free memory or run fewer workers (--workers)"
+    )
+    assert len(spawned) == pool_module.START_ATTEMPTS - 1 and pool.crashes == 0 and pool.tasks_done == 0
+    assert pool.outstanding == len(ids)  # neither given an outcome it did not earn
+
+
+def test_a_finished_check_resets_the_count_of_workers_that_exited_before_taking_work(monkeypatch):
+    pool = BoundedPool("pool_tasks.echo", workers=1, timeout=5)
+    monkeypatch.setattr(pool, "_spawn", exited_worker)
+    task = pool.submit("x")
+    pool.workers = [exited_worker()]
+    for _ in range(pool_module.START_ATTEMPTS - 1):
+        pool._dispatch()
+    working = fake_worker(ready=True)
+    pool.workers = [working]
+    pool._dispatch()
+    assert list(working.queue) == [task]
+    working.conn.recv = lambda: (task, "ok", "x", 0.0)
+    pool._receive(working, working.task_wall + 1.0)
+    assert pool.poll(0) == [(task, pool_module.TaskOutcome(value="x", seconds=1.0))]
+    later = pool.submit("y")
+    pool.workers = [exited_worker()]
+    for _ in range(pool_module.START_ATTEMPTS - 1):
+        pool._dispatch()  # START_ATTEMPTS - 1 exits since the last finished check: not yet too many
+    assert list(pool._pending) == [later] and pool.crashes == 0

@@ -31,6 +31,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from evalkit.errors import EvalkitError
+
 # Each worker may use this much address space; a runaway expression raises MemoryError instead of taking
 # the machine down.
 WORKER_MEMORY_BYTES = 4 * 1024**3
@@ -49,7 +51,7 @@ _READY = "ready"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-class WorkerStartError(RuntimeError):
+class WorkerStartError(EvalkitError):
     """Workers die before they can take work: retrying would fail the same way for every task."""
 
 
@@ -264,6 +266,7 @@ class BoundedPool:
         self.crashes = 0
         self.tasks_done = 0
         self._failed_starts = 0
+        self._exits_before_work = 0
 
     def __enter__(self) -> BoundedPool:
         return self
@@ -329,7 +332,7 @@ class BoundedPool:
             try:
                 worker.conn.send([(task_id, self._payloads[task_id]) for task_id in batch])
             except (OSError, ValueError):
-                self._lost(worker, "crashed: worker exited before taking work")
+                self._exited_before_work(worker)
 
     def _finish(self, task_id: int, outcome: TaskOutcome) -> None:
         self._payloads.pop(task_id, None)
@@ -362,6 +365,20 @@ class BoundedPool:
             self._finish(task_id, TaskOutcome(error=error, seconds=time.monotonic() - worker.task_wall))
         self._replace(worker)
 
+    def _exited_before_work(self, worker: _Worker) -> None:
+        """The worker exited after it reported ready and before it took its batch. None of the batch ran, so none of
+        it is a crash to record: it all goes back to the queue for a new worker. Workers that keep exiting this way
+        stop the pool, as workers that cannot start do, rather than be replaced without end."""
+        worker.process.join(timeout=1)
+        self._exits_before_work += 1
+        if self._exits_before_work >= START_ATTEMPTS:
+            raise WorkerStartError(
+                f"verifier worker processes exit before taking work ({self._exits_before_work} in a row, last exit "
+                f"code {worker.process.exitcode}); something is killing them, most often the system running out of "
+                "memory: free memory or run fewer workers (--workers)"
+            )
+        self._replace(worker)
+
     def _receive(self, worker: _Worker, now: float) -> None:
         try:
             message = worker.conn.recv()
@@ -376,6 +393,7 @@ class BoundedPool:
             return
         task_id, status, value, cpu = message
         worker.reported_cpu = cpu
+        self._exits_before_work = 0
         if worker.queue and worker.queue[0] == task_id:
             worker.queue.popleft()
         elapsed = now - worker.task_wall
