@@ -92,8 +92,8 @@ def test_legend_labels_are_clipped_with_the_whole_label_as_a_tooltip():
     label = "x" * 150
     root = parse(svg.line_chart([Series(label, [(1, 1.0), (2, 2.0)])], "t", "x", "y"))
     (legend,) = [t for t in root.findall("s:text", NS) if t.get("class") == "legend"]
-    assert legend.text == "x" * 109 + "…" and legend.find("s:title", NS).text == label
-    assert svg._clip("abc", 3) == "abc" and svg._clip("abcd", 3) == "ab…"
+    assert legend.text == "x" * 84 + "…" and legend.find("s:title", NS).text == label
+    assert svg._fit("abc", 3 * 0.62 * 10, 10) == "abc" and svg._fit("abcd", 3 * 0.62 * 10, 10) == "a…"
 
 
 # -- dot and whisker -------------------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def test_heatmap_row_labels_are_clipped_and_unlinked_rows_have_no_links():
     long = "r" * 80
     root = parse(svg.heatmap([long], ["p"], [[0.25]], [["1/4"]], "t"))
     (label,) = [t for t in root.findall("s:text", NS) if t.get("text-anchor") == "end"]
-    assert label.text == "r" * 55 + "…" and label.find("s:title", NS).text == long
+    assert label.text == "r" * 44 + "…" and label.find("s:title", NS).text == long
     assert root.findall("s:a", NS) == []
     assert math.isclose(float(label.get("y")), 90 + 18 * 0.7)
 
@@ -441,7 +441,8 @@ def test_a_dot_rows_marks_are_centred_on_its_row_and_its_label_ends_before_the_p
     texts = root.findall(".//s:text", NS)
     (heading,) = [t for t in texts if t.get("class") == "group"]
     labels = [t for t in texts if t.get("class") == "row-label"]
-    assert heading.text == "h" * 47 + "…" and labels[0].text == long[:49] + "…"
+    assert heading.text == "h" * 60 and heading.find("s:title", NS).text == "h" * 60  # the heading has the row
+    assert labels[0].text == long[:45] + "…" and labels[0].find("s:title", NS).text == long
     assert all(float(label.get("x")) <= 340 - 4 for label in labels)
     circles = [c for c in root.findall("s:circle", NS) if c.find("s:title", NS) is not None]
     centres = [float(c.get("cy")) for c in circles]
@@ -461,3 +462,44 @@ def test_a_dot_rows_marks_are_centred_on_its_row_and_its_label_ends_before_the_p
     for stripe, centre in zip(stripes, centres[1::2]):
         assert (float(stripe.get("x")), float(stripe.get("width"))) == (8, 980 - 24 - 8)
         assert float(stripe.get("y")) < centre < float(stripe.get("y")) + float(stripe.get("height"))
+
+
+# Names as they come: model paths in capitals, wide letters, Chinese mixed into English. Each label is cut to the room
+# its chart gives it, measured in Helvetica (not counted in characters), and keeps its whole text as a tooltip.
+AWKWARD_LABELS = [
+    "DEEPSEEK-R1-DISTILL-QWEN-32B/MMMMWWWW/GRPO-STEP-1200-TEMPERATURE-0.6-TOP-P-0.95",
+    "Qwen2.5-Math-7B 强化学习 第三阶段 检查点 1200 步 温度 0.6 最大长度 32768 个词元",
+    "mmmmmmmmmmwwwwwwwwwwmmmmmmmmmmwwwwwwwwwwmmmmmmmmmmwwwwwwwwww",
+    "illiterate little tilt lilt" * 4,
+]
+
+
+def test_long_labels_are_cut_to_the_width_their_chart_gives_them_and_keep_the_whole_text_as_a_tooltip():
+    sizes = font_sizes()
+    heading = AWKWARD_LABELS[0] * 2
+    dots = parse(svg.dot_whisker([(heading, [Dot(label, "measured", 50.0) for label in AWKWARD_LABELS])], "t"))
+    heat = parse(svg.heatmap(AWKWARD_LABELS, ["p"], [[0.5]] * 4, [["2/4"]] * 4, "t"))
+    line = parse(svg.line_chart([Series(label * 2, [(1, 1.0), (2, 2.0)]) for label in AWKWARD_LABELS], "t", "x", "y"))
+    rooms = [(dots, "row-label", 8, 340 - 8, AWKWARD_LABELS), (dots, "group", 8, 980 - 24, [heading]),
+             (heat, "tick", 8, 330 - 6, AWKWARD_LABELS), (line, "legend", 72, 720 - 8,
+                                                          [label * 2 for label in AWKWARD_LABELS])]  # fmt: skip
+    for root, css, start, end, labels in rooms:
+        texts = [
+            t
+            for t in root.iter("{http://www.w3.org/2000/svg}text")
+            if t.get("class") == css and t.find("s:title", NS) is not None
+        ]
+        assert [t.find("s:title", NS).text for t in texts] == labels
+        for text, label in zip(texts, labels):
+            shown = text.text
+            assert shown.endswith("…") and label.startswith(shown[:-1]), (css, shown)
+            width = text_width(shown, sizes[css])
+            assert width <= end - start, (css, shown, width)
+            # cut near its room, not long before it: the next character would have fitted only in a wider chart
+            assert width >= 0.7 * (end - start), (css, shown, width)
+    assert_legible(svg.dot_whisker([("g", [Dot(label, "measured", 50.0) for label in AWKWARD_LABELS])], "t"))
+    assert_legible(svg.heatmap(AWKWARD_LABELS, ["p"], [[0.5]] * 4, [["2/4"]] * 4, "t"))
+
+
+def test_the_chart_font_sizes_labels_are_fitted_with_are_the_ones_the_page_sets():
+    assert {css: font_sizes()[css] for css in svg.FONT_PX} == svg.FONT_PX

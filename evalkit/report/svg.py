@@ -25,8 +25,38 @@ def _open(width: float, height: float, title: str, css: str = "chart") -> str:
     )
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+# Font sizes (px) of the chart classes that hold labels of any length; the page's style sheet sets the same.
+FONT_PX = {"legend": 12.0, "group": 13.0, "row-label": 12.0, "tick": 11.0}
+# Advance widths in em, by class of character: Helvetica's and Arial's (the page's fallback fonts; its first choices,
+# San Francisco, Segoe UI and Roboto, are close), each class at the width of its widest member in the regular or bold
+# face, so a label fitted with them does not run past its room.
+# Any other character counts a full em: CJK ideographs are one em wide, and Chinese mixed into a name is common.
+_EM_NARROW, _EM_CAPITAL, _EM_WIDE, _EM_OTHER_ASCII = 0.34, 0.78, 1.02, 0.62
+_NARROW = frozenset(" !'(),-./:;I[\\]`fijlt|")
+_WIDE = frozenset("%@MWmw")
+
+
+def _em(char: str) -> float:
+    if char in _NARROW:
+        return _EM_NARROW
+    if char in _WIDE:
+        return _EM_WIDE
+    if "A" <= char <= "Z" or char == "&":
+        return _EM_CAPITAL
+    return _EM_OTHER_ASCII if char < "\x7f" else 1.0
+
+
+def _fit(text: str, room: float, font_px: float) -> str:
+    """`text` as it fits in `room` px at `font_px`: whole, or cut at a character with "…" after it."""
+    budget = room / font_px  # in em
+    if sum(map(_em, text)) <= budget:
+        return text
+    budget -= _em("…")
+    used, end = 0.0, 0
+    while end < len(text) and used + _em(text[end]) <= budget:
+        used += _em(text[end])
+        end += 1
+    return text[:end] + "…"
 
 
 @dataclass(frozen=True)
@@ -129,7 +159,8 @@ def line_chart(
                          f"<title>{escape(s.label)}: {x:g} → {y:.1f}{interval}</title></circle>")  # fmt: skip
         ly = top + plot_h + 58 + 16 * i
         parts.append(f'<rect x="{left}" y="{ly - 9}" width="14" height="4" fill="{color}" rx="1"/>')
-        parts.append(f'<text x="{left + 20}" y="{ly}" class="legend">{escape(_clip(s.label, 110))}'
+        shown = _fit(s.label, width - left - 28, FONT_PX["legend"])
+        parts.append(f'<text x="{left + 20}" y="{ly}" class="legend">{escape(shown)}'
                      f"<title>{escape(s.label)}</title></text>")  # fmt: skip
     parts.append("</svg>")
     return "\n".join(parts)
@@ -184,15 +215,17 @@ def dot_whisker(groups: Sequence[tuple[str, Sequence[Dot]]], title: str, width: 
                  "avg@n (%)</text>")  # fmt: skip
     y = top
     for heading, dots in groups:
-        parts.append(f'<text x="8" y="{y + 13}" class="group">{escape(_clip(heading, 48))}</text>')
+        shown = escape(_fit(heading, width - right - 16, FONT_PX["group"]))
+        parts.append(f'<text x="8" y="{y + 13}" class="group">{shown}<title>{escape(heading)}</title></text>')
         parts.append(f'<line x1="8" y1="{y + row - 1}" x2="{width - right}" y2="{y + row - 1}" stroke="#d1d5db"/>')
         y += row
         for i, dot in enumerate(dots):
             cy = y + row / 2
             if i % 2:
                 parts.append(f'<rect x="8" y="{y}" width="{width - right - 8}" height="{row}" fill="#f9fafb"/>')
-            text = escape(_clip(dot.label, 50))
-            label = f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" class="row-label">{text}</text>'
+            text = escape(_fit(dot.label, label_w - 16, FONT_PX["row-label"]))
+            label = (f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" class="row-label">{text}'
+                     f"<title>{escape(dot.label)}</title></text>")  # fmt: skip
             if dot.href:
                 label = f'<a href="{escape(dot.href)}">{label}</a>'
             parts.append(label)
@@ -237,7 +270,7 @@ def heatmap(
         y = top + i * cell
         link = links[i] if links else None
         label = f'<text x="{left - 6}" y="{y + cell * 0.7:.1f}" text-anchor="end" class="tick">'
-        label += f"{escape(_clip(row, 56))}<title>{escape(row)}</title></text>"
+        label += f"{escape(_fit(row, left - 14, FONT_PX['tick']))}<title>{escape(row)}</title></text>"
         parts.append(f'<a href="{escape(link)}">{label}</a>' if link else label)
         for j, value in enumerate(values[i]):
             if value is None:
