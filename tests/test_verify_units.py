@@ -458,6 +458,8 @@ def test_the_final_answer_phrase_is_named_as_such():
         ("Total: 45", "45"),
         ("The identity matrix is $I$.", "I"),  # one finished sentence
         ("答案是12。", "12"),
+        # two words may follow the labelled sentence; its own last word (a CJK unit here) is not one of them
+        ("Total: 12个. Hence proven.", "12"),
     ],
 )
 def test_a_short_response_is_its_own_answer_from_position_zero(response, answer):
