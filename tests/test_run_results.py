@@ -4,6 +4,7 @@ nothing behind."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -111,3 +112,89 @@ def test_a_start_the_settings_refuse_leaves_no_directory_behind(aime, tmp_path):
     with pytest.raises(EvalkitError, match="exceeds the model's context of 100 tokens; use --max-tokens"):
         go(config(), aime, tmp_path / "new-run", backend)
     assert not (tmp_path / "new-run").exists() and backend.requests == []
+
+
+# -- what only a run's own bookkeeping decides ------------------------------------------------------------------------
+
+
+def test_the_interval_resamples_problems_in_the_datasets_order_as_scoring_generations_does(aime, tmp_path):
+    # results.json and `evalkit score` of the same samples as a generations file (rescore.py) agree to the last
+    # digit only when both take the problems in the dataset's order; AIME's ids sort otherwise (2024-I-10 before -2).
+    from evalkit.metrics import compute
+    from evalkit.pipeline.run import to_outcome
+    from evalkit.store import read_run
+
+    outcome = go(config(n=4, limit=12), aime, tmp_path / "run")
+    contents = read_run(tmp_path / "run")
+    verdicts = contents.verdicts_for("math")
+    outcomes = [to_outcome(r, verdicts[r.key]) for r in contents.samples]
+    dataset_order = [p.id for p in aime.problems[:12]]
+    assert dataset_order != sorted(dataset_order)
+    in_dataset_order = compute(outcomes, n=4, problem_order=dataset_order)
+    sorted_order = compute(outcomes, n=4)
+    assert in_dataset_order.avg_ci != sorted_order.avg_ci  # the order matters for these samples
+    assert outcome.metrics == in_dataset_order
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["metrics"] == in_dataset_order.to_dict()
+
+
+def test_the_engines_life_is_wrapped_in_quiet_engine_with_the_runs_engine_log(aime, tmp_path):
+    # The CLI passes a quiet_engine that points the engine's own output at engine.log: the engine must be made,
+    # used and closed inside it, and a rerun with nothing missing starts no engine and enters nothing.
+    events: list[str] = []
+
+    class Recorded(FakeBackend):
+        def close(self) -> None:
+            events.append("closed")
+
+    @contextlib.contextmanager
+    def quiet(log_path):
+        events.append(f"quiet {log_path}")
+        yield
+        events.append("loud")
+
+    def make():
+        events.append("made")
+        return Recorded({p.id: p.answer for p in aime.problems})
+
+    with Verifier("math") as verifier:
+        run(config(), aime, TEMPLATES["boxed"], make, tmp_path / "run", verifier, quiet_engine=quiet)
+        assert events == [f"quiet {tmp_path / 'run' / 'engine.log'}", "made", "closed", "loud"]
+        run(config(), aime, TEMPLATES["boxed"], make, tmp_path / "run", verifier, quiet_engine=quiet)
+    assert len(events) == 4
+
+
+def test_the_manifest_keeps_what_the_backend_learned_during_the_run(aime, tmp_path):
+    # A backend learns things as it goes (an API's dialect: one sample per request, the token limit's name); the
+    # manifest written at the end holds its description then, not the one it had before the first request.
+    class Learning(FakeBackend):
+        def describe(self):
+            return {"kind": "fake", "samples_seen": self.yielded}
+
+    go(config(), aime, tmp_path / "run", backend=Learning({p.id: p.answer for p in aime.problems}))
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["backend"] == {"kind": "fake", "samples_seen": 6}
+
+
+def test_results_json_prices_the_run_when_prices_are_given(aime, tmp_path):
+    outcome = go(config(price_input=2.0, price_output=8.0), aime, tmp_path / "run")
+    samples = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").open()]
+    tokens_in = sum(s["prompt_tokens"] for s in samples)
+    tokens_out = sum(s["output_tokens"] for s in samples)
+    assert tokens_in > 0 and tokens_out > 0
+    assert outcome.results["cost_usd"] == round((2.0 * tokens_in + 8.0 * tokens_out) / 1e6, 4) > 0
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["cost_usd"] == outcome.results["cost_usd"]
+
+
+def test_verdicts_written_inside_sample_lines_by_older_versions_count_under_the_manifests_rule_set(aime, tmp_path):
+    # Runs written before verdicts.jsonl existed kept each verdict in its sample line; rerunning one must score those
+    # verdicts (here all marked wrong, whatever the text says), not verify the samples again.
+    run_dir = tmp_path / "run"
+    go(config(), aime, run_dir)
+    samples = [json.loads(line) for line in (run_dir / "samples.jsonl").open()]
+    for sample in samples:
+        sample["verdict"] = {"extracted": "0", "correct": False, "error": None}
+    (run_dir / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    (run_dir / "verdicts.jsonl").unlink()
+    outcome = go(config(), aime, run_dir)
+    assert outcome.results["verification"]["verified_now"] == 0 and outcome.generated == 0
+    assert outcome.metrics.avg == 0.0
