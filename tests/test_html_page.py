@@ -34,6 +34,11 @@ def test_row_labels_name_the_model_and_the_protocol_facts():
     long = row(template="a-very-long-template-name", temperature=1.0, n=math.nan)
     assert html._row_label(long) == "org/model · n=, T=1, a-very-long-templ…"
     assert html._short_model("a/b/c/") == "b/c" and html._short_model("a/b") == "a/b"
+    # Only the trailing slash goes: a checkpoint named in capitals keeps its last letters.
+    assert html._short_model("/ckpt/grpo/QWEN-7B-MAX") == "grpo/QWEN-7B-MAX"
+    # A template name is shown whole up to 18 characters, then cut to 17 and an ellipsis.
+    assert html._row_label(row(template="t" * 18)).endswith(", " + "t" * 18)
+    assert html._row_label(row(template="t" * 19)).endswith(", " + "t" * 17 + "…")
 
 
 def test_sign_classes_and_kinds():

@@ -275,3 +275,10 @@ def test_a_program_that_drops_the_verification_without_finish_or_abort_still_exi
     # Started where the tests run, as the CLI tests start evalkit: under mutation testing that is the mutated copy.
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=20)
     assert result.returncode == 3, result.stderr
+
+    # The same construction in this process too: mutmut picks the tests for a mutant by what it sees called here,
+    # and without it would never run this test against the thread's construction.
+    class Idle:
+        rules, niceness, pending = "math", 0, 0
+
+    assert not VerificationBeside(Idle(), {}, writer=None)._thread.is_alive()  # made, never started
