@@ -243,3 +243,20 @@ def test_the_jitter_on_a_paused_server_is_at_most_a_tenth_of_the_wait_and_10_ms(
     finally:
         backend.close()
     assert slept == [pytest.approx(0.5 + 0.05 + 0.01)]
+
+
+def test_a_server_unreachable_at_the_probe_comes_after_a_healthy_one_once_its_pause_is_over():
+    # Its failed probe counts as a failure in a row: once both are up and equally busy, the healthy server is asked
+    # first, and a new failure of the flaky one pauses it longer than a first failure would.
+    flaky = f"http://127.0.0.1:{closed_port()}/v1"
+    with serve(ServerState()) as healthy:
+        config = BackendConfig(kind="openai", base_urls=(flaky, healthy))
+        backend = OpenAIBackend("fake-model", config, environ={})
+        try:
+            asyncio.run(backend.probe())
+            first, second = backend.servers
+            assert (first.failures_in_row, second.failures_in_row) == (1, 0)
+            first.down_until = 0.0  # its pause is over
+            assert asyncio.run(backend._choose_server(None)) is second
+        finally:
+            backend.close()
