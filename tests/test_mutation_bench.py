@@ -141,3 +141,36 @@ def test_a_mutmut_that_stops_before_any_mutant_fails_the_job_with_the_logs_last_
     message = str(stopped.value.code)
     assert message.startswith("mutmut failed (exit code 1) before checking the mutants")
     assert "failed to collect stats. runner returned 1" in message and "Running stats" not in message
+
+
+def test_under_mutmut_the_test_ids_it_names_are_collected_by_file_and_only_they_run(tmp_path):
+    # mutmut names each test on the command line; pytest collecting a file once per id made hundreds of parametrized
+    # ids take minutes, and the mutant a "timeout" counted as killed. tests/conftest.py collects each file once.
+    import os
+    import subprocess
+
+    tests_dir = Path(__file__).parent
+    ids = [f"tests/test_metrics.py::{name}" for name in _first_tests(tests_dir / "test_metrics.py", 3)]
+    env = {k: v for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST"}
+
+    def pytest_run(**extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ids],
+            cwd=tests_dir.parent, env={**env, **extra}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:]
+        return done.stdout.strip().splitlines()[-1]
+
+    under_mutmut = pytest_run(MUTANT_UNDER_TEST="")
+    assert under_mutmut.startswith("3 passed, ") and " deselected" in under_mutmut
+    assert pytest_run().startswith("3 passed in")  # a plain run resolves the ids itself
+
+
+def _first_tests(path: Path, count: int) -> list[str]:
+    """Names of the first `count` plain (unparametrized) test functions of a test file."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    plain = [f.name for f in tree.body if isinstance(f, ast.FunctionDef) and f.name.startswith("test_")
+             and not any("parametrize" in ast.unparse(d) for d in f.decorator_list)]  # fmt: skip
+    return plain[:count]
