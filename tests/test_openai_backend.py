@@ -347,3 +347,18 @@ def test_a_run_that_stops_leaves_no_request_running():
 
     with serve(state) as url:
         asyncio.run(main(url))
+
+
+def test_without_the_aiohttp_extra_the_default_transport_is_httpx_and_asking_for_aiohttp_says_what_to_install(
+    monkeypatch,
+):
+    from evalkit.backends import openai_api
+
+    def missing(**_):
+        raise ImportError("No module named 'aiohttp'")
+
+    monkeypatch.setattr(openai_api.openai, "DefaultAioHttpClient", missing)
+    assert openai_api._http_client(5.0, None) == (None, "httpx")
+    assert openai_api._http_client(5.0, "httpx") == (None, "httpx")
+    with pytest.raises(BackendError, match=r"pip install 'openai\[aiohttp\]'"):
+        openai_api._http_client(5.0, "aiohttp")
