@@ -160,6 +160,15 @@ def test_servers_that_ignore_n_still_give_exactly_n_samples_with_their_own_seeds
     assert [b.get("n") for b in state.bodies] == [4] + [None] * 7
 
 
+def test_a_server_that_ignores_n_is_learned_from_a_request_for_two_samples_too():
+    state = ServerState(persona=PERSONAS["openrouter"])
+    with serve(state) as url:
+        completions, _, notices = generate(url, requests_for(prompts(3), n=2), concurrency=1)
+    assert len(by_key(completions)) == 6
+    assert notices == [f"{url}: one sample per request (the server ignores n)"]
+    assert [b.get("n") for b in state.bodies] == [2] + [None] * 5  # one request asked for two, then one each
+
+
 def test_a_server_returning_more_choices_than_asked_still_gives_each_sample_once_from_its_own_request():
     state = ServerState(faults=Faults(extra_choices=1))
     request = requests_for(prompts(1))[0]
