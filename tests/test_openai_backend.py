@@ -362,3 +362,19 @@ def test_without_the_aiohttp_extra_the_default_transport_is_httpx_and_asking_for
     assert openai_api._http_client(5.0, "httpx") == (None, "httpx")
     with pytest.raises(BackendError, match=r"pip install 'openai\[aiohttp\]'"):
         openai_api._http_client(5.0, "aiohttp")
+
+
+def test_close_after_aclose_closes_nothing_twice():
+    backend = backend_for("http://127.0.0.1:1/v1")
+    closes = []
+    (server,) = backend.servers
+    close = server.client.close
+
+    async def counted() -> None:
+        closes.append(1)
+        await close()
+
+    server.client.close = counted
+    asyncio.run(backend.aclose())
+    backend.close()  # generation ran and closed the clients: nothing left to do
+    assert closes == [1]
