@@ -8,7 +8,7 @@ import asyncio
 import openai
 import pytest
 from fake_openai_server import PERSONAS, Faults, ServerState, serve
-from test_openai_providers import SAMPLING, generate, prompts, requests_for
+from test_openai_providers import SAMPLING, generate, generate_one_without_probe, prompts, requests_for
 
 from evalkit.backends.base import BackendError, Prompt, SampleRequest
 from evalkit.backends.openai_api import OpenAIBackend
@@ -184,15 +184,7 @@ def test_a_response_that_is_not_an_openai_completion_is_retried_then_ends_the_ru
         backend._read_body = lambda data, chat, server, deliver: broken(b'{"choices": 5}', chat, server, deliver)
         expected = rf"giving up after 3 attempts .*{url}'s response is not an OpenAI completion \(the response has no"
         with pytest.raises(BackendError, match=expected):
-
-            async def main():
-                try:
-                    async for _ in backend.generate(requests_for(prompts(1), n=1), SAMPLING):
-                        pass
-                finally:
-                    await backend.aclose()
-
-            asyncio.run(main())
+            generate_one_without_probe(backend)
 
 
 def test_the_transport_can_be_forced():

@@ -52,6 +52,19 @@ def generate(
     return asyncio.run(main()), backend, notices
 
 
+def generate_one_without_probe(backend: OpenAIBackend) -> None:
+    """One sample of one problem, asked for at once (no probe first, so the first request meets the fault)."""
+
+    async def main() -> None:
+        try:
+            async for _ in backend.generate(requests_for(prompts(1), n=1), SAMPLING):
+                pass
+        finally:
+            await backend.aclose()
+
+    asyncio.run(main())
+
+
 def by_key(completions: list[Completion]) -> dict[tuple[str, int], Completion]:
     keyed = {(c.problem_id, c.sample_index): c for c in completions}
     assert len(keyed) == len(completions), "a sample was delivered twice"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from fake_openai_server import Faults, ServerState, serve
-from test_openai_providers import SAMPLING, generate, prompts, requests_for
+from test_openai_providers import generate, generate_one_without_probe, prompts, requests_for
 
 from evalkit.backends import openai_api, retry
 from evalkit.backends.base import BackendError
@@ -37,19 +37,6 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def generate_one_without_probe(backend: OpenAIBackend) -> None:
-    """One sample of one problem, asked for at once (no probe first, so the first request meets the fault)."""
-
-    async def main() -> None:
-        try:
-            async for _ in backend.generate(requests_for(prompts(1), n=1), SAMPLING):
-                pass
-        finally:
-            await backend.aclose()
-
-    asyncio.run(main())
 
 
 def gaps(state: ServerState) -> list[float]:
