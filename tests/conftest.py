@@ -19,20 +19,21 @@ def _durations_recorded_by_mutmut(rootdir: str) -> dict[str, float]:
     return json.loads((Path(rootdir) / "mutmut-stats.json").read_text())["duration_by_test"]
 
 
+_ASKED_FOR = pytest.StashKey[set]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Under mutation testing, the tests mutmut names one by one are collected file by file instead. pytest resolves
     each test id on the command line by collecting its file again, so the 286 ids of a normalization function (most
     of them parametrized cases of three files) took three minutes where the three files take three seconds, and the
-    mutant was stopped as a timeout, which counts as killed. The ids asked for are kept and the rest deselected."""
+    mutant was stopped as a timeout, which counts as killed. The ids asked for are kept and the rest deselected.
+    Only a command line of test ids is rewritten (mutmut's): a whole file named beside them would be deselected too."""
     if "MUTANT_UNDER_TEST" not in os.environ:
         return
-    ids = [arg for arg in config.args if "::" in arg]
-    if len(ids) > 1:
+    ids = list(config.args)
+    if len(ids) > 1 and all("::" in arg for arg in ids):
         config.stash[_ASKED_FOR] = set(ids)
-        config.args[:] = list(dict.fromkeys(arg.split("::", 1)[0] for arg in config.args))
-
-
-_ASKED_FOR = pytest.StashKey[set]()
+        config.args[:] = list(dict.fromkeys(arg.split("::", 1)[0] for arg in ids))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

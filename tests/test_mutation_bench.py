@@ -153,9 +153,9 @@ def test_under_mutmut_the_test_ids_it_names_are_collected_by_file_and_only_they_
     ids = [f"tests/test_metrics.py::{name}" for name in _first_tests(tests_dir / "test_metrics.py", 3)]
     env = {k: v for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST"}
 
-    def pytest_run(**extra: str) -> str:
+    def pytest_run(*more: str, **extra: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ids],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ids, *more],
             cwd=tests_dir.parent, env={**env, **extra}, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stdout[-2000:]
@@ -164,6 +164,10 @@ def test_under_mutmut_the_test_ids_it_names_are_collected_by_file_and_only_they_
     under_mutmut = pytest_run(MUTANT_UNDER_TEST="")
     assert under_mutmut.startswith("3 passed, ") and " deselected" in under_mutmut
     assert pytest_run().startswith("3 passed in")  # a plain run resolves the ids itself
+    # A whole file named beside the ids keeps all its tests: only a command line of ids alone is rewritten.
+    beside_a_file = pytest_run("tests/test_tables.py", MUTANT_UNDER_TEST="")
+    plain = pytest_run("tests/test_tables.py")
+    assert "deselected" not in beside_a_file and beside_a_file.split(" in ")[0] == plain.split(" in ")[0]
 
 
 def _first_tests(path: Path, count: int) -> list[str]:
