@@ -4,6 +4,8 @@ a minimum width inside a scrolling box on narrow screens."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,14 +51,10 @@ def _em(char: str) -> float:
 def _fit(text: str, room: float, font_px: float) -> str:
     """`text` as it fits in `room` px at `font_px`: whole, or cut at a character with "…" after it."""
     budget = room / font_px  # in em
-    if sum(map(_em, text)) <= budget:
+    widths = list(itertools.accumulate(map(_em, text)))  # of each prefix; rising, as every width is positive
+    if not widths or widths[-1] <= budget:
         return text
-    budget -= _em("…")
-    used, end = 0.0, 0
-    while end < len(text) and used + _em(text[end]) <= budget:
-        used += _em(text[end])
-        end += 1
-    return text[:end] + "…"
+    return text[: bisect.bisect_right(widths, budget - _em("…"))] + "…"
 
 
 @dataclass(frozen=True)
