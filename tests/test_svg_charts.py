@@ -478,16 +478,15 @@ def test_long_labels_are_cut_to_the_width_their_chart_gives_them_and_keep_the_wh
     sizes = font_sizes()
     heading = AWKWARD_LABELS[0] * 2
     dots = parse(svg.dot_whisker([(heading, [Dot(label, "measured", 50.0) for label in AWKWARD_LABELS])], "t"))
-    heat = parse(svg.heatmap(AWKWARD_LABELS, ["p"], [[0.5]] * 4, [["2/4"]] * 4, "t"))
+    heat_chart = svg.heatmap(AWKWARD_LABELS, ["p"], [[0.5]] * 4, [["2/4"]] * 4, "t")
+    heat = parse(heat_chart)
     line = parse(svg.line_chart([Series(label * 2, [(1, 1.0), (2, 2.0)]) for label in AWKWARD_LABELS], "t", "x", "y"))
     rooms = [(dots, "row-label", 8, 340 - 8, AWKWARD_LABELS), (dots, "group", 8, 980 - 24, [heading]),
              (heat, "tick", 8, 330 - 6, AWKWARD_LABELS), (line, "legend", 72, 720 - 8,
                                                           [label * 2 for label in AWKWARD_LABELS])]  # fmt: skip
     for root, css, start, end, labels in rooms:
         texts = [
-            t
-            for t in root.iter("{http://www.w3.org/2000/svg}text")
-            if t.get("class") == css and t.find("s:title", NS) is not None
+            t for t in root.iter(f"{{{NS['s']}}}text") if t.get("class") == css and t.find("s:title", NS) is not None
         ]
         assert [t.find("s:title", NS).text for t in texts] == labels
         for text, label in zip(texts, labels):
@@ -498,7 +497,7 @@ def test_long_labels_are_cut_to_the_width_their_chart_gives_them_and_keep_the_wh
             # cut near its room, not long before it: the next character would have fitted only in a wider chart
             assert width >= 0.7 * (end - start), (css, shown, width)
     assert_legible(svg.dot_whisker([("g", [Dot(label, "measured", 50.0) for label in AWKWARD_LABELS])], "t"))
-    assert_legible(svg.heatmap(AWKWARD_LABELS, ["p"], [[0.5]] * 4, [["2/4"]] * 4, "t"))
+    assert_legible(heat_chart)
 
 
 def test_the_chart_font_sizes_labels_are_fitted_with_are_the_ones_the_page_sets():
