@@ -324,3 +324,28 @@ def test_the_overview_says_what_its_dots_and_diamonds_are(runs):
         "interval; diamonds are the numbers reported for the same model and protocol, by its paper or by the harness "
         "whose outputs were imported. Click a name for its samples."
     )
+
+
+def test_the_overview_hands_each_row_its_number_interval_and_reported_number(monkeypatch):
+    # What the chart draws (test_svg_charts places it): a measured row's dot at its avg with its whole interval,
+    # a reported row as a diamond alone, a measured row that carries a reported number as both.
+    drawn = {}
+    monkeypatch.setattr(html, "dot_whisker", lambda groups, title: drawn.update(groups) or "chart")
+    rows = frame(
+        row(model="org/a", avg=40.0, avg_ci_low=31.5, avg_ci_high=48.5),
+        row(model="org/b", avg=70.0, avg_ci_low=60.0, avg_ci_high=79.0, reported=72.0, reported_metric="avg@16"),
+        row(model="paper/c", kind="reported", avg=None, avg_ci_low=None, avg_ci_high=None, reported=90.0),
+    )  # fmt: skip
+    assert html.overview_chart(rows, {}) == "chart"
+    dots = {dot.label.split(" ")[0]: dot for dot in drawn["GRPO"]}
+    assert [(d.value, d.low, d.high, d.reported) for d in (dots["org/a"], dots["org/b"], dots["paper/c"])] == [
+        (40.0, 31.5, 48.5, None), (70.0, 60.0, 79.0, 72.0), (None, None, None, 90.0)
+    ]  # fmt: skip
+
+
+def test_a_compared_row_without_evalkits_number_shows_an_empty_cell_not_nan():
+    rows = frame(row(model="org/e", kind="imported", avg=math.nan, avg_ci_low=math.nan, avg_ci_high=math.nan,
+                     reported=33.3, reported_metric="avg@4"))  # fmt: skip
+    table = html.reported_vs_rescored(rows, [], {})
+    cells = re.findall(r'<td class="[^"]*">(.*?)</td>', table)
+    assert cells[3:6] == ["33.3", "", ""] and "nan" not in table

@@ -198,3 +198,33 @@ def test_verdicts_written_inside_sample_lines_by_older_versions_count_under_the_
     outcome = go(config(), aime, run_dir)
     assert outcome.results["verification"]["verified_now"] == 0 and outcome.generated == 0
     assert outcome.metrics.avg == 0.0
+
+
+def test_a_run_that_stops_part_way_leaves_a_manifest_naming_its_backend(aime, tmp_path):
+    # The manifest is written once the backend is up, before the first sample: a run that dies part way (a server
+    # gone, a crash) still says which backend produced the samples already on disk.
+    class Named(FakeBackend):
+        def describe(self):
+            return {"kind": "fake", "base_urls": ["http://gpu-7:8000/v1"]}
+
+    with pytest.raises(BackendError):
+        go(config(), aime, tmp_path / "run", Named({p.id: p.answer for p in aime.problems}, fail_after=3))
+    assert len((tmp_path / "run" / "samples.jsonl").read_text().splitlines()) == 3
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["backend"] == {"kind": "fake", "base_urls": ["http://gpu-7:8000/v1"]}
+
+
+def test_the_checkpoint_step_reaches_the_leaderboards_step_column_and_its_training_sweep(aime, tmp_path):
+    # A checkpoint's step (from its path, e.g. global_step_120) is what the leaderboard sorts a training run by.
+    from dataclasses import replace
+
+    from evalkit.report import leaderboard
+
+    cfg = replace(config(), model="/ckpt/dapo/global_step_120/actor", checkpoint_step=120,
+                  labels={"run_name": "/ckpt/dapo/global_step_*/actor"})  # fmt: skip
+    go(cfg, aime, tmp_path / "run")
+    record = leaderboard.load_run(tmp_path / "run")
+    assert record.manifest["checkpoint_step"] == 120
+    assert list(leaderboard.build([record], presets=[])["step"]) == [120]
+    (points,) = leaderboard.sweep_rows([record], "aime24").values()
+    assert [step for step, *_ in points] == [120]
