@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 import time
 
+# Which processes import this module: each appends its PID (the test of where the fork server preloads the tasks).
+if os.environ.get("POOL_TASKS_IMPORT_LOG"):
+    with open(os.environ["POOL_TASKS_IMPORT_LOG"], "a") as _log:
+        _log.write(f"{os.getpid()}\n")
+
 
 def echo(payload):
     return payload

@@ -116,6 +116,55 @@ def test_a_memory_cap_below_the_hard_limit_is_the_soft_limit_workers_get():
     assert outcome.value[0] == 1024**3
 
 
+def test_a_memory_cap_above_a_finite_hard_limit_gives_workers_the_hard_limit():
+    # Under a finite hard limit (a cluster's ulimit -v) a cap above it cannot be set: the workers get the hard limit
+    # as their soft limit, not whatever soft limit they inherited (here a lower one, which a failed call would keep).
+    import subprocess
+    import sys
+
+    code = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+resource.setrlimit(resource.RLIMIT_AS, (6 * 1024**3, 8 * 1024**3))
+from evalkit.verify.pool import BoundedPool
+with BoundedPool("pool_tasks.address_space_limit", workers=1, timeout=20, memory_limit=16 * 1024**3) as pool:
+    (outcome,) = pool.map([None])
+print(outcome.value[0] if outcome.error is None else outcome.error)
+"""
+    tests = os.path.dirname(os.path.abspath(__file__))
+    result = subprocess.run([sys.executable, "-c", code, tests], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == str(8 * 1024**3), result.stderr[-2000:]
+
+
+def test_the_task_module_is_imported_once_in_the_fork_server_not_in_each_worker(tmp_path):
+    # pool.py: "workers start from a fork server that has already imported the task's module, so a replacement
+    # costs milliseconds" (sympy and math-verify take seconds to import). In a fresh interpreter, because the fork
+    # server is one per process and may already run here with another module preloaded.
+    import subprocess
+    import sys
+
+    pool = BoundedPool("pool_tasks.pid", workers=1, timeout=5)  # built here too: mutmut sees what it traces here
+    assert pool.context.get_start_method() == "forkserver"
+    pool.close()
+    log = tmp_path / "imports.log"
+    code = """
+from evalkit.verify.pool import BoundedPool
+with BoundedPool("pool_tasks.pid", workers=2, timeout=20) as pool:
+    workers = {outcome.value for outcome in pool.map([None] * 8)}
+    print(" ".join(str(pid) for pid in sorted(workers)))
+"""
+    # On PYTHONPATH, not sys.path: the fork server of Python 3.11 starts with the default path and imports what it
+    # can (evalkit is installed; these tasks are not).
+    tests = os.path.dirname(os.path.abspath(__file__))
+    path = os.pathsep.join([tests, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, "POOL_TASKS_IMPORT_LOG": str(log), "PYTHONPATH": path}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    workers = set(result.stdout.split())
+    importers = log.read_text().split()
+    assert workers and len(importers) == 1, (workers, importers, result.stderr[-2000:])
+    assert importers[0] not in workers  # the fork server imported it; the workers inherited it
+
+
 def test_a_process_waiting_for_cpu_is_told_from_a_stopped_or_sleeping_one():
     """A worker at the lowest priority beside a busy engine gets no CPU for long and is runnable: not stalled.
     A stopped or blocked one is."""
@@ -343,3 +392,33 @@ def test_a_finished_check_resets_the_count_of_workers_that_exited_before_taking_
     for _ in range(pool_module.START_ATTEMPTS - 1):
         pool._dispatch()  # START_ATTEMPTS - 1 exits since the last finished check: not yet too many
     assert list(pool._pending) == [later] and pool.crashes == 0
+
+
+def test_a_check_whose_cpu_time_keeps_growing_is_not_taken_for_stalled(monkeypatch):
+    # A check at the lowest priority gets a slice now and then: its CPU time grows, slowly. Long after STALL_FACTOR
+    # times the bound in wall time, and though it is not runnable at the moment it is looked at, it is still
+    # computing within its bound: it goes on. Only CPU time that stops moving altogether is a stall.
+    cpu = {"seconds": 5.0}
+    monkeypatch.setattr(pool_module, "process_cpu_seconds", lambda pid: cpu["seconds"])
+    monkeypatch.setattr(pool_module, "process_waits_for_cpu", lambda pid: False)
+    pool = BoundedPool("pool_tasks.echo", workers=1, timeout=1.0)
+    worker = fake_worker()
+    worker.reported_cpu = 5.0
+    pool.workers = [worker]
+    pool.submit("slow")
+    pool._dispatch()
+    worker.start_head(100.0, pool.timeout)
+    now = 100.0
+    while now < 100.0 + 3 * pool_module.STALL_FACTOR * pool.timeout:
+        now = max(now + 1.0, worker.deadline)
+        cpu["seconds"] += 0.01
+        pool._check_deadline(worker, now)
+        assert pool.timeouts == 0, f"timed out at {now - 100:.0f} s with {cpu['seconds'] - 5:.2f} s of CPU"
+    assert worker.queue and worker.last_progress == now
+    # The same check with its CPU time frozen from here is a stall once STALL_FACTOR times the bound has passed.
+    monkeypatch.setattr(pool, "_spawn", lambda: fake_worker())
+    stalled_at = now + pool_module.STALL_FACTOR * pool.timeout
+    pool._check_deadline(worker, stalled_at - 0.5)
+    assert pool.timeouts == 0
+    pool._check_deadline(worker, max(stalled_at, worker.deadline))
+    assert pool.timeouts == 1

@@ -108,6 +108,8 @@ def test_rounding_rule_accepts_exactly_the_correct_rounding(numerator, denominat
         ("\\frac{-2}{3}", Fraction(-2, 3), None),
         ("2 3/4", Fraction(11, 4), None),
         ("-2\\frac{3}{4}", Fraction(-11, 4), None),
+        ("2\\frac34", Fraction(11, 4), None),  # single digits without braces
+        ("2\\frac3{4}", Fraction(11, 4), None),
         ("1.2 \\times 10^{3}", Fraction(1200), -2),  # states its hundreds
         ("4.1667e-2", Fraction(41667, 1_000_000), 6),
         ("5e-3", Fraction(1, 200), None),  # an integer mantissa is exact
@@ -118,6 +120,7 @@ def test_rounding_rule_accepts_exactly_the_correct_rounding(numerator, denominat
 def test_exact_values_of_plain_numbers(text, value, decimals):
     number = as_rational(text)
     assert number is not None and number.value == value and number.decimals == decimals
+    assert number.percent == text.endswith("%")  # 25% is 25 written as a percent: it also matches 0.25
 
 
 @pytest.mark.parametrize("text", ["x", "2^3", "\\frac{x}{2}", "2 5/3", "1/0", "(1, 2)", "1,2", "\\sqrt{2}"])
@@ -192,3 +195,16 @@ def test_a_gold_is_parsed_once_per_worker(monkeypatch):
     assert [v[0] for v in verdicts] == [True, True, False, True]
     assert parsed.count(symbolic.symbolic_form(gold)) == 1
     assert len(parsed) == 1 + len(predictions)  # the gold once, each prediction once
+
+
+def test_integers_are_read_up_to_their_digit_bound_and_not_past_it():
+    from evalkit.verify.normalize import MAX_INTEGER_DIGITS
+
+    at_bound = "1" + "0" * (MAX_INTEGER_DIGITS - 1)
+    assert as_rational(at_bound) == Number(Fraction(10 ** (MAX_INTEGER_DIGITS - 1)))
+    assert as_rational(at_bound + "0") is None  # past it: compared as text (Python's int() refuses long digit strings)
+
+
+def test_latex_comparison_words_read_as_their_signs():
+    assert canonical("x \\lt 3") == canonical("x <3") and canonical("x \\gt 3") == canonical("x >3")
+    assert canonical("0 \\lt x \\lt 1") == "0 <x <1"

@@ -524,3 +524,40 @@ def test_a_closing_think_tag_the_cap_cuts_in_two_still_closed_the_reasoning():
     tail = "nk> so \\boxed{12}"
     response = "<think> a </thi" + tail + " " * (MAX_RESPONSE_CHARS - len(tail))
     assert first_pass("math", response, "12", False) == Verdict("12", True, "integer", "boxed")
+
+
+@pytest.mark.parametrize(
+    ("text", "end"),
+    [
+        ("It is $x. y$ here. Next", 17),  # a full stop inside math ends no sentence
+        ("$$a\n\nb$$ ok. x", 11),  # nor does a blank line inside display math
+        ("\\[ 1.\n\n2 \\] so. x", 14),
+        ("It is\n12. Next", 8),  # a single line break goes on with the sentence
+        ("First\n\nSecond.", 6),  # a blank line ends it
+    ],
+)
+def test_a_sentence_ends_at_a_full_stop_or_blank_line_outside_math(text, end):
+    from evalkit.verify.extract import _sentence_end
+
+    assert _sentence_end(text) == end
+
+
+def test_a_value_that_ends_exactly_at_the_window_is_whole_and_one_past_it_is_cut_off():
+    statement = "The sum is " + " " * (SENTENCE_WINDOW - len("The sum is ") - 2) + "12"
+    assert len(statement) == SENTENCE_WINDOW and statement_value(statement) == "12"
+    assert statement_value(statement + "3") is None  # "123" cut to "12" by the window
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [("The answer is 12.", "12"), ("Answer: 12", "12"), ("12", "12"), ("$12$", "$12$"), ("x = 5", "x = 5"),
+     ("\\boxed{7}", "7")],
+)  # fmt: skip
+def test_a_gold_written_as_a_short_sentence_is_read_for_its_answer_and_a_plain_one_kept_as_written(gold, answer):
+    from evalkit.verify.rules import first_pass, gold_answer
+
+    assert gold_answer(gold) == answer
+    if gold == "The answer is 12.":
+        # Read as 12, the gold is decided in-process, without a worker's symbolic comparison.
+        verdict = first_pass("math", "So the answer is $\\boxed{12}$.", gold, False)
+        assert (verdict.correct, verdict.rule, verdict.extracted) == (True, "integer", "12")
