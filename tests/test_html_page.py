@@ -127,6 +127,8 @@ def test_the_counts_at_the_top():
     stats = html._stats(rows, [], "aime24")
     assert re.findall(r"<b>(\d+)</b>([^<]*)<", stats) == [("2", "measured runs"), ("1", "imported runs"),
                                                            ("2", "reported numbers")]  # fmt: skip
+    assert stats.startswith('<div class="stats"><div class="stat">') and stats.endswith("</div></div>")
+    assert stats.count("<div") == stats.count("</div>") == 4
 
 
 def test_the_table_cells_sort_keys_and_kind_filters():
@@ -349,3 +351,10 @@ def test_a_compared_row_without_evalkits_number_shows_an_empty_cell_not_nan():
     table = html.reported_vs_rescored(rows, [], {})
     cells = re.findall(r'<td class="[^"]*">(.*?)</td>', table)
     assert cells[3:6] == ["33.3", "", ""] and "nan" not in table
+
+
+def test_two_training_runs_are_counted_in_the_plural(monkeypatch):
+    _charts_drawn(monkeypatch)
+    two = {"a/global_step_*": [(40, 50.0, 40.0, 60.0), (80, 55.0, 45.0, 65.0)], "b/step_*": [(10, 20.0, 10.0, 30.0)]}
+    monkeypatch.setattr(html, "sweep_rows", lambda runs, dataset: two)
+    assert html._sweep_charts([], "aime24", {}).startswith("<p class='note'>2 training runs, 3 checkpoints; ")

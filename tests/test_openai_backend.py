@@ -4,6 +4,7 @@ before a run, the dry run's preview, and the one-line errors it stops with."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import openai
 import pytest
@@ -159,6 +160,7 @@ def test_no_reachable_server_is_one_line_naming_each():
         probed(backend)
     text = str(error.value)
     assert text.startswith("cannot reach http://127.0.0.1:9/v1 (") and "; http://127.0.0.1:7/v1 (" in text
+    assert len(re.findall(r"/v1 \(API(?:Connection|Timeout)Error: [^)]+\)", text)) == 2  # each with why
     assert text.endswith("is the server up and is --base-url right (it usually ends in /v1)?")
 
 

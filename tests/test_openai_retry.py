@@ -5,6 +5,7 @@ an unreachable or failing server skipped while another works."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import socket
 import time
@@ -247,3 +248,23 @@ def test_a_server_unreachable_at_the_probe_comes_after_a_healthy_one_once_its_pa
             assert asyncio.run(backend._choose_server(None)) is second
         finally:
             backend.close()
+
+
+def test_a_resumed_requests_extra_requests_carry_the_seeds_of_its_own_samples(backoffs):
+    # A resumed run asks for samples 2 and 3 only: the request's seed is sample 2's, and the extra request for the
+    # missing one must carry sample 3's (its seed plus one), not one counted from sample 0.
+    state = ServerState(faults=Faults(max_choices=1))
+    request = dataclasses.replace(requests_for(prompts(1), n=2)[0], first_index=2, seed=5000)
+    with serve(state) as url:
+        completions, _, _ = generate(url, [request], concurrency=1)
+    assert [b.get("seed") for b in state.bodies] == [5000, 5001]
+    assert {c.sample_index: c.seed for c in completions} == {2: 5000, 3: 5001}
+
+
+def test_attempts_that_each_deliver_a_choice_are_not_failures_in_a_row(backoffs):
+    # Each stream drops after one finished choice: every attempt makes progress, so the count of failures in a row
+    # starts again each time and four samples arrive with max_retries=2, although it took four requests.
+    state = ServerState(faults=Faults(drop_after_finished={1: 1, 2: 1, 3: 1}))
+    with serve(state) as url:
+        completions, _, _ = generate(url, requests_for(prompts(1), n=4), concurrency=1, max_retries=2)
+    assert sorted(c.sample_index for c in completions) == [0, 1, 2, 3] and state.requests == 4

@@ -422,3 +422,32 @@ def test_a_check_whose_cpu_time_keeps_growing_is_not_taken_for_stalled(monkeypat
     assert pool.timeouts == 0
     pool._check_deadline(worker, max(stalled_at, worker.deadline))
     assert pool.timeouts == 1
+
+
+def test_close_kills_busy_and_starting_workers_and_lets_idle_ones_exit():
+    # A check under way is abandoned, not waited out (Ctrl-C stops at once); an idle worker is asked to exit.
+    pool = BoundedPool("pool_tasks.echo", workers=3, timeout=5)
+    busy, idle, starting = fake_worker(), fake_worker(), fake_worker(ready=False)
+    busy.queue.append(7)
+    stops = []
+    for name, worker in (("busy", busy), ("idle", idle), ("starting", starting)):
+        worker.stop = lambda kill, name=name: stops.append((name, kill))
+    pool.workers = [busy, idle, starting]
+    pool.close()
+    assert stops == [("busy", True), ("idle", False), ("starting", True)] and pool.workers == []
+
+
+def test_a_check_with_no_cpu_time_yet_at_its_deadline_is_given_more_time(monkeypatch):
+    # At its wall-clock deadline the check has had no CPU at all (it waited for a core): not a timeout, not yet a
+    # stall (that takes STALL_FACTOR times the bound), so it is looked at again once its bound could have been spent.
+    monkeypatch.setattr(pool_module, "process_cpu_seconds", lambda pid: 5.0)
+    monkeypatch.setattr(pool_module, "process_waits_for_cpu", lambda pid: False)
+    pool = BoundedPool("pool_tasks.echo", workers=1, timeout=1.0)
+    worker = fake_worker()
+    worker.reported_cpu = 5.0
+    pool.workers = [worker]
+    pool.submit("waiting")
+    pool._dispatch()
+    worker.start_head(100.0, pool.timeout)
+    pool._check_deadline(worker, 101.0)
+    assert pool.timeouts == 0 and worker.deadline == 102.0 and worker.queue

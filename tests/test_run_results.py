@@ -56,6 +56,7 @@ def test_results_json_says_what_was_generated_and_verified_now(aime, tmp_path):
     assert (total, done) == (6, 0) and info == {"dataset": "aime24", "run_dir": str(tmp_path / "run"),
                                                 "resumed": 0, "to_generate": 6, "to_verify": 0}  # fmt: skip
     assert [p[:2] for p in progress_seen] == [(i, i) for i in range(1, 7)]
+    assert isinstance(verification["waited_after_generation_s"], float)  # to the millisecond, not whole seconds
     assert progress_seen[-1][2] == tokens
 
 
@@ -228,3 +229,22 @@ def test_the_checkpoint_step_reaches_the_leaderboards_step_column_and_its_traini
     assert list(leaderboard.build([record], presets=[])["step"]) == [120]
     (points,) = leaderboard.sweep_rows([record], "aime24").values()
     assert [step for step, *_ in points] == [120]
+
+
+def test_the_progress_counts_each_verdict_once_it_is_in(aime, tmp_path):
+    seen = []
+    go(config(), aime, tmp_path / "run", on_sample=seen.append)
+    assert seen and seen[-1].verified == 6  # every sample verified by the end, counted up, once each
+
+
+def test_a_resumed_run_verifies_its_unverified_samples_without_saying_the_rule_set_changed(aime, tmp_path):
+    # The notice about another rule set is for --verifier changes; samples a crash left without a verdict under the
+    # same rule set are verified quietly.
+    run_dir = tmp_path / "run"
+    with pytest.raises(BackendError):
+        go(config(), aime, run_dir, FakeBackend({p.id: p.answer for p in aime.problems}, fail_after=4))
+    (run_dir / "verdicts.jsonl").write_text("")
+    notices = []
+    outcome = go(config(), aime, run_dir, on_notice=notices.append)
+    assert outcome.results["verification"]["verified_now"] == 6
+    assert not [n for n in notices if "stored samples with rule set" in n], notices

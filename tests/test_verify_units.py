@@ -561,3 +561,33 @@ def test_a_gold_written_as_a_short_sentence_is_read_for_its_answer_and_a_plain_o
         # Read as 12, the gold is decided in-process, without a worker's symbolic comparison.
         verdict = first_pass("math", "So the answer is $\\boxed{12}$.", gold, False)
         assert (verdict.correct, verdict.rule, verdict.extracted) == (True, "integer", "12")
+
+
+def test_a_value_after_a_contrast_is_the_one_meant():
+    assert statement_value("The answer is not 33 but 27.") == "27"
+    assert statement_value("So the count is not $33$ but rather $27$.") == "27"
+
+
+def test_a_conclusion_ending_in_a_full_width_exclamation_mark_is_finished():
+    found = concluding_sentence("我们算完了。所以答案是 12！")
+    assert (found.answer, found.rule) == ("12", "concluding-sentence")
+
+
+def test_the_answer_phrase_and_a_bare_answer_are_named_and_placed():
+    assert extract_answer("We are done. The answer is 12.") == Extraction("12", "answer-phrase", 17)
+    assert short_response("12") == Extraction("12", "bare", 0)
+    assert short_response("$12$.") == Extraction("12", "bare", 0)
+
+
+@pytest.mark.parametrize(
+    "text", ["  x = 5. I hope it is correct.", "  x = 5.  I hope it is correct.  I hope it is correct."]
+)
+def test_a_trailer_comes_off_the_end_and_the_start_stays_as_written(text):
+    from evalkit.verify.extract import strip_trailer
+
+    assert strip_trailer(text) == "  x = 5."
+
+
+@pytest.mark.parametrize("written", ["\\($x$\\)", "$\\(x\\)$", "\\[\\(x\\)\\]", "$$\\[x\\]$$", "\\(\\[$x$\\]\\)"])
+def test_nested_math_delimiters_all_come_off(written):
+    assert strip_delimiters(written) == "x"
