@@ -394,20 +394,27 @@ def test_a_finished_check_resets_the_count_of_workers_that_exited_before_taking_
     assert list(pool._pending) == [later] and pool.crashes == 0
 
 
-def test_a_check_whose_cpu_time_keeps_growing_is_not_taken_for_stalled(monkeypatch):
-    # A check at the lowest priority gets a slice now and then: its CPU time grows, slowly. Long after STALL_FACTOR
-    # times the bound in wall time, and though it is not runnable at the moment it is looked at, it is still
-    # computing within its bound: it goes on. Only CPU time that stops moving altogether is a stall.
-    cpu = {"seconds": 5.0}
+def check_started_at_100_s(monkeypatch, cpu: dict[str, float]) -> tuple[BoundedPool, object]:
+    """A pool with one fake worker whose check started at t = 100 s and 5 s of its CPU time; `cpu["seconds"]` is the
+    CPU time the pool reads for it, and it is never runnable when looked at."""
     monkeypatch.setattr(pool_module, "process_cpu_seconds", lambda pid: cpu["seconds"])
     monkeypatch.setattr(pool_module, "process_waits_for_cpu", lambda pid: False)
     pool = BoundedPool("pool_tasks.echo", workers=1, timeout=1.0)
     worker = fake_worker()
     worker.reported_cpu = 5.0
     pool.workers = [worker]
-    pool.submit("slow")
+    pool.submit("check")
     pool._dispatch()
     worker.start_head(100.0, pool.timeout)
+    return pool, worker
+
+
+def test_a_check_whose_cpu_time_keeps_growing_is_not_taken_for_stalled(monkeypatch):
+    # A check at the lowest priority gets a slice now and then: its CPU time grows, slowly. Long after STALL_FACTOR
+    # times the bound in wall time, and though it is not runnable at the moment it is looked at, it is still
+    # computing within its bound: it goes on. Only CPU time that stops moving altogether is a stall.
+    cpu = {"seconds": 5.0}
+    pool, worker = check_started_at_100_s(monkeypatch, cpu)
     now = 100.0
     while now < 100.0 + 3 * pool_module.STALL_FACTOR * pool.timeout:
         now = max(now + 1.0, worker.deadline)
@@ -440,14 +447,6 @@ def test_close_kills_busy_and_starting_workers_and_lets_idle_ones_exit():
 def test_a_check_with_no_cpu_time_yet_at_its_deadline_is_given_more_time(monkeypatch):
     # At its wall-clock deadline the check has had no CPU at all (it waited for a core): not a timeout, not yet a
     # stall (that takes STALL_FACTOR times the bound), so it is looked at again once its bound could have been spent.
-    monkeypatch.setattr(pool_module, "process_cpu_seconds", lambda pid: 5.0)
-    monkeypatch.setattr(pool_module, "process_waits_for_cpu", lambda pid: False)
-    pool = BoundedPool("pool_tasks.echo", workers=1, timeout=1.0)
-    worker = fake_worker()
-    worker.reported_cpu = 5.0
-    pool.workers = [worker]
-    pool.submit("waiting")
-    pool._dispatch()
-    worker.start_head(100.0, pool.timeout)
+    pool, worker = check_started_at_100_s(monkeypatch, {"seconds": 5.0})
     pool._check_deadline(worker, 101.0)
     assert pool.timeouts == 0 and worker.deadline == 102.0 and worker.queue
