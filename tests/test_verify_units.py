@@ -19,6 +19,7 @@ from evalkit.verify.extract import (
     _leading_value,
     _phrase,
     _repair_line,
+    _sentence_end,
     _words_outside_math,
     answer_line,
     concluding_sentence,
@@ -27,6 +28,7 @@ from evalkit.verify.extract import (
     last_boxed,
     short_response,
     statement_value,
+    strip_trailer,
 )
 from evalkit.verify.normalize import (
     Number,
@@ -537,8 +539,6 @@ def test_a_closing_think_tag_the_cap_cuts_in_two_still_closed_the_reasoning():
     ],
 )
 def test_a_sentence_ends_at_a_full_stop_or_blank_line_outside_math(text, end):
-    from evalkit.verify.extract import _sentence_end
-
     assert _sentence_end(text) == end
 
 
@@ -583,8 +583,6 @@ def test_the_answer_phrase_and_a_bare_answer_are_named_and_placed():
     "text", ["  x = 5. I hope it is correct.", "  x = 5.  I hope it is correct.  I hope it is correct."]
 )
 def test_a_trailer_comes_off_the_end_and_the_start_stays_as_written(text):
-    from evalkit.verify.extract import strip_trailer
-
     assert strip_trailer(text) == "  x = 5."
 
 
