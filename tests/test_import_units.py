@@ -138,6 +138,11 @@ def test_the_display_name_reaches_the_run_and_the_source_name_stays_in_the_origi
     manifest = read_manifest(written[0])
     assert (manifest["model"], manifest["origin"]["model"]) == ("grpo-7b/global_step_40", checkpoint)
     assert "alice" not in written[0].name
+    # A harness that names the model itself keeps a hub id, but a filesystem path is shortened the same way.
+    for named, shown in (("/home/alice/runs/grpo-7b/global_step_40/actor/huggingface", "grpo-7b/global_step_40"),
+                         ("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B")):  # fmt: skip
+        lm_eval = SourceRun("lm-eval", "test", file, named, tuple(items), {})
+        assert assemble(lm_eval, aime24).model == shown
 
 
 def source(items, fmt="evalkit", n_requested=None):
