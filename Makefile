@@ -65,21 +65,30 @@ lint: $(STAMP)
 	$(BIN)/ruff check evalkit tests bench
 	$(BIN)/ruff format --check evalkit tests bench
 
-# The tables in leaderboards/ and the README's leaderboard section: SmolLM2-135M run here on the CPU (resumes if
-# interrupted), the real published generations in $(SHARED)/generations scored as they are, other harnesses'
-# published outputs in $(PUBLISHED) imported (re-scored beside their reported numbers), reported numbers.
+# The tables in leaderboards/ and the README's leaderboard section, real models only: SmolLM2-135M run here on the
+# CPU (resumes if interrupted), the real published generations in $(SHARED)/generations scored as they are, other
+# harnesses' published outputs in $(PUBLISHED) imported (re-scored beside their reported numbers), reported numbers.
+# $(PUBLISHED)/peer-formats is left out: its files are format fixtures recorded against a test server, not models
+# (the tests import them).
 PUBLISHED ?= $(SHARED)/generations/published
+QWEN_OUTPUTS := $(PUBLISHED)/qwen25-math-outputs
+# The Sky-T1 supervised recipe: the 32B training run's checkpoints and the same recipe at 14B and 27B (correct
+# traces), then its ablations: reflection and corrupted traces at 32B, wrong traces at 27B.
+SFT_RUNS = $(wildcard $(QWEN_OUTPUTS)/icml_models/*-correct-* $(QWEN_OUTPUTS)/home/*/*/*-correct-*)
+SFT_ABLATIONS = $(wildcard $(QWEN_OUTPUTS)/icml_models/*-reflection-* $(QWEN_OUTPUTS)/icml_models/*-corrupt-* \
+  $(QWEN_OUTPUTS)/home/*/*/*-wrong-*)
 
 leaderboards: $(STAMP)
 	$(BIN)/evalkit run smollm2-135m --dataset aime24 -n 4 --max-tokens 512 --run-dir $(LEADERBOARD_RUNS)/smollm2-135m-cpu
 	for file in $(SHARED)/generations/aime24_*.jsonl; do \
+	  case $$(basename $$file) in *Instruct*|*-it.jsonl) family=instruct;; *Sky-T1*) family=SFT;; *) family=base;; esac; \
 	  $(BIN)/evalkit score $$file --dataset aime24 --save $(LEADERBOARD_RUNS)/scored/$$(basename $$file .jsonl) \
-	    --temperature 0 --template-name qwen25-math-cot \
+	    --temperature 0 --template-name qwen25-math-cot --family $$family \
 	    --origin "NovaSky-AI/SkyThought@6840eb7 outputs (greedy), via shared/generations" > /dev/null || exit 1; \
 	done
 	rm -rf $(LEADERBOARD_RUNS)/imported
-	$(BIN)/evalkit import $(PUBLISHED)/qwen25-math-outputs/icml_models --family SFT --output-dir $(LEADERBOARD_RUNS)/imported
-	$(BIN)/evalkit import $(PUBLISHED)/qwen25-math-outputs/meta-llama --family base --output-dir $(LEADERBOARD_RUNS)/imported
+	$(BIN)/evalkit import $(SFT_RUNS) --family SFT --output-dir $(LEADERBOARD_RUNS)/imported
+	$(BIN)/evalkit import $(SFT_ABLATIONS) --family "SFT ablation" --output-dir $(LEADERBOARD_RUNS)/imported
+	$(BIN)/evalkit import $(QWEN_OUTPUTS)/meta-llama --family base --output-dir $(LEADERBOARD_RUNS)/imported
 	$(BIN)/evalkit import $(PUBLISHED)/skythought-tools --family instruct --output-dir $(LEADERBOARD_RUNS)/imported
-	$(BIN)/evalkit import $(PUBLISHED)/peer-formats --family "test-server fixtures" --output-dir $(LEADERBOARD_RUNS)/imported
 	$(BIN)/evalkit leaderboard $(LEADERBOARD_RUNS) --dataset aime24 --out leaderboards --readme README.md

@@ -318,7 +318,7 @@ def leaderboard_command(
     logs = read_train_logs(train_log or [], list(leaderboard.sweep_rows(runs, dataset)))
     written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples)
     if readme is not None:
-        tables.update_readme(readme, frame, dataset, runs)
+        tables.update_readme(readme, frame, dataset, runs, out_dir)
         written.append(readme)
     counts = frame["kind"].map(lambda k: "reported" if str(k).startswith("reported") else str(k)).value_counts()
     out.print(terminal.leaderboard_table(frame))

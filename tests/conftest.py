@@ -112,3 +112,10 @@ def samples_with_verdicts(run_dir: Path) -> list[dict]:
         {**s, "verdict": verdicts.get((s["problem_id"], s["sample_index"]))}
         for s in read_jsonl(run_dir / "samples.jsonl")
     ]
+
+
+def qwen_harness_result_files(folder: Path) -> list[Path]:
+    """The Qwen2.5-Math harness's result files under a folder, found by its layout
+    (`<model>/<dataset>_eval/<dataset>/test_*.jsonl[.gz]`): one per model or checkpoint, however many the shared
+    data holds now. Tests count these instead of writing down how many there were when they were written."""
+    return sorted(path for path in folder.rglob("*.jsonl*") if path.parent.parent.name.endswith("_eval"))

@@ -94,7 +94,7 @@ def test_a_repeated_symbolic_check_is_answered_from_the_cache():
 
 
 def test_the_default_bound_is_5_seconds_everywhere():
-    # README: "killed when it passes `--verify-timeout` (default 5 s)".
+    # README: "killed when it has spent `--verify-timeout` seconds of CPU time on one check (default 5 s)".
     assert DEFAULT_TIMEOUT_S == 5.0
     assert Verifier().timeout == 5.0
     with Verifier("math", workers=1) as verifier:

@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from conftest import GENERATIONS
+from conftest import GENERATIONS, qwen_harness_result_files
 
 from evalkit.data import datasets as ds
 from evalkit.errors import EvalkitError
@@ -18,6 +18,7 @@ from evalkit.store import read_manifest, read_run
 
 PUBLISHED = GENERATIONS / "published"
 PEERS = PUBLISHED / "peer-formats"
+QWEN = PUBLISHED / "qwen25-math-outputs"
 SWEEP = PUBLISHED / "qwen25-math-outputs" / "icml_models" / "Sky-T1-math-correct-5K-32B-ckpts"
 STEPS = [21, 35, 49, 63, 70, 84, 98, 105, 119, 133]
 # What each checkpoint's `*_metrics.json` reports (acc, percent).
@@ -49,12 +50,24 @@ def finding(result, kind):
 def test_every_published_format_is_found_and_imported(published):
     summary, _ = published
     counts = {fmt: len(by_format(summary, fmt)) for fmt in FORMATS}
-    assert counts == {"qwen25-math": 11, "skythought": 3, "lm-eval": 1, "lighteval": 1, "inspect": 1,
-                      "evalscope": 1, "evalkit": 0}  # fmt: skip
+    # As many runs as the folders hold: one per Qwen2.5-Math result file and SkyThought tool file, one per peer.
+    qwen_files = qwen_harness_result_files(QWEN)
+    assert len(qwen_files) >= 11 and counts == {
+        "qwen25-math": len(qwen_files), "skythought": len(list((PUBLISHED / "skythought-tools").iterdir())),
+        "lm-eval": 1, "lighteval": 1, "inspect": 1, "evalscope": 1, "evalkit": 0}  # fmt: skip
+    assert sorted(r.run.source.path for r in by_format(summary, "qwen25-math")) == qwen_files
     assert summary.skipped_runs == ()
-    # Metrics, results and report files are read with their outputs, not skipped as unknown files.
-    assert sorted(p.name for p in summary.skipped_files) == ["PROVENANCE.tsv", "README.md", "README.md"]
-    assert len(summary.companions) == 15
+    # Metrics, results and report files are read with their outputs, not skipped as unknown files: every file is
+    # an output, a companion, or a note for people (the READMEs and the provenance list).
+    outputs = {r.run.source.path for r in summary.results}
+    assert {p.suffix for p in summary.skipped_files} == {".md", ".tsv"}
+    assert outputs | set(summary.companions) | set(summary.skipped_files) == {
+        p for p in PUBLISHED.rglob("*") if p.is_file()}  # fmt: skip
+    # Each Qwen2.5-Math result file's metrics; lm-eval's and lighteval's results, evalscope's report and predictions.
+    assert len(summary.companions) == len(qwen_files) + 4
+    for result in by_format(summary, "qwen25-math"):
+        (metrics,) = result.run.source.companions
+        assert metrics.parent == result.run.source.path.parent and metrics.name.endswith("_metrics.json")
     for result in summary.results:
         assert result.report.coverage.scored == 30 and not result.report.coverage.partial
         assert result.run.unmatched == ()
@@ -65,7 +78,8 @@ def test_qwen_harness_sweep_reported_vs_rescored(published):
     sweep = sorted((r for r in by_format(summary, "qwen25-math") if r.run.checkpoint_step is not None),
                    key=lambda r: r.run.checkpoint_step)  # fmt: skip
     assert [r.run.checkpoint_step for r in sweep] == STEPS
-    assert {r.run.run_name for r in sweep} == {"icml_models/Sky-T1-math-correct-5K-32B-ckpts/checkpoint-*"}
+    assert {r.run.run_name for r in sweep} == {"Sky-T1-math-correct-5K-32B-ckpts/checkpoint-*"}
+    assert {r.run.model for r in sweep} == {f"Sky-T1-math-correct-5K-32B-ckpts/checkpoint-{step}" for step in STEPS}
     for result in sweep:
         step = result.run.checkpoint_step
         assert result.run.source.reported.value == SWEEP_REPORTED[step]
@@ -78,9 +92,19 @@ def test_qwen_harness_sweep_reported_vs_rescored(published):
         assert stated == {"temperature": 0.0, "seed": 0, "prompt": "Sky-T1", "n": 1}
     # The source's last-number fallback shows: it read answers out of cut-off reasoning where evalkit finds none.
     assert sum(r.other_answers for r in sweep) > 50
-    (base,) = [r for r in by_format(summary, "qwen25-math") if r.run.checkpoint_step is None]
-    assert base.run.model == "meta-llama/Llama-3.1-8B" and base.run.run_name is None
-    assert base.run.source.reported.value == 0.0 and base.rescored == 0.0
+    base = [r for r in by_format(summary, "qwen25-math") if r.run.checkpoint_step is None]
+    base = {r.run.model: r for r in base}
+    # Every other model is named by its own folder (the one above `aime24_eval/`), never by the path the publisher's
+    # machine wrote above it (`home/ubuntu/...`), which stays in the manifest's origin.
+    folders = {f.parents[2].name for f in qwen_harness_result_files(QWEN) if "-ckpts" not in str(f)}
+    assert len(folders) >= 9 and set(base) == folders
+    for result in base.values():
+        assert result.run.run_name is None and result.difference == 0.0
+        assert result.run.source.model.endswith(result.run.model)
+    assert base["Sky-T1-math-wrong-5K-27B"].run.source.model == "home/ubuntu/skyov1-dl/Sky-T1-math-wrong-5K-27B"
+    llama = base["Llama-3.1-8B"]
+    assert llama.run.source.model == "meta-llama/Llama-3.1-8B"
+    assert llama.run.source.reported.value == 0.0 and llama.rescored == 0.0
 
 
 def test_skythought_tool_json_keeps_token_usage_and_verdicts(published):

@@ -12,6 +12,7 @@ from evalkit.data import datasets as ds
 from evalkit.importers.assemble import NothingToImport, assemble
 from evalkit.importers.compare import explain
 from evalkit.importers.match import ProblemMatcher, same_gold
+from evalkit.importers.naming import display_name
 from evalkit.importers.qwen25_math import model_name
 from evalkit.importers.source import SourceItem, SourceResponse, SourceRun
 from evalkit.verify import Verdict
@@ -82,6 +83,66 @@ def test_checkpoint_steps_in_every_common_naming(path, step, run):
 )  # fmt: skip
 def test_qwen_harness_model_names_from_paths(tmp_path, relative, model):
     assert model_name(tmp_path / relative, tmp_path) == model
+
+
+@pytest.mark.parametrize(
+    "model,folders,name",
+    [
+        # The Qwen2.5-Math harness names a model by the folders it was loaded from: the model's own folder is its name.
+        ("home/ubuntu/skyov1-dl/Sky-T1-math-wrong-5K-27B", True, "Sky-T1-math-wrong-5K-27B"),
+        ("icml_models/Sky-T1-math-reflection-0.2-32B", True, "Sky-T1-math-reflection-0.2-32B"),
+        ("meta-llama/Llama-3.1-8B", True, "Llama-3.1-8B"),
+        ("Llama-3.1-8B", True, "Llama-3.1-8B"),
+        # A checkpoint is named with its training run's folder, and nothing below the step folder.
+        ("icml_models/Sky-T1-math-correct-5K-32B-ckpts/checkpoint-133", True,
+         "Sky-T1-math-correct-5K-32B-ckpts/checkpoint-133"),
+        ("/ckpt/dapo/global_step_120/actor/huggingface", False, "dapo/global_step_120"),
+        ("/ckpt/run1/checkpoints/global_step_50", False, "run1/checkpoints/global_step_50"),
+        ("checkpoint-7", True, "checkpoint-7"),
+        # Folders that say what they hold, not which model, are named with the folder above them.
+        ("/data/grpo-7b/huggingface", False, "grpo-7b"),
+        ("/data/grpo-7b/final", False, "grpo-7b/final"),
+        ("~/models/sft-run/merged/", False, "sft-run/merged"),
+        ("./exp/orz-7b", False, "orz-7b"),
+        ("C:\\runs\\grpo\\checkpoint-40", False, "grpo/checkpoint-40"),
+        # What is not plainly a path is a hub or API id, kept as the source wrote it.
+        ("Qwen/Qwen2.5-32B", False, "Qwen/Qwen2.5-32B"),
+        ("openai-api/fake/fake", False, "openai-api/fake/fake"),
+        ("fake", False, "fake"),
+    ],
+)  # fmt: skip
+def test_an_imported_model_is_named_by_its_folder_never_by_the_machine_path(model, folders, name):
+    assert display_name(model, folders=folders) == name
+
+
+def test_the_display_name_reaches_the_run_and_the_source_name_stays_in_the_origin(aime24, tmp_path):
+    from evalkit.importers.compare import rescore
+    from evalkit.importers.write import write_imported_run
+    from evalkit.store import read_manifest
+    from evalkit.verify import Verifier
+
+    items = [item(key=p.id, gold=p.answer, texts=(f"\\boxed{{{p.answer}}}",)) for p in aime24.problems]
+    checkpoint = "home/alice/runs/grpo-7b/global_step_40/actor/huggingface"
+    file = tmp_path / "x.jsonl"
+    file.write_text("the same bytes in both folders\n")
+    runs = []
+    for path in (checkpoint, "other/" + checkpoint):
+        fold = SourceRun("qwen25-math", "test", file, path, tuple(items), {}, model_from_folders=True)
+        runs.append(assemble(fold, aime24))
+    assert [(r.model, r.checkpoint_step, r.run_name) for r in runs] == [
+        ("grpo-7b/global_step_40", 40, "grpo-7b/global_step_*")
+    ] * 2
+    with Verifier("math", workers=1) as verifier:
+        written = [write_imported_run(rescore(run, verifier), tmp_path / "runs") for run in runs]
+    assert len(set(written)) == 2  # one display name, two source folders: two runs, neither overwritten
+    manifest = read_manifest(written[0])
+    assert (manifest["model"], manifest["origin"]["model"]) == ("grpo-7b/global_step_40", checkpoint)
+    assert "alice" not in written[0].name
+    # A harness that names the model itself keeps a hub id, but a filesystem path is shortened the same way.
+    for named, shown in (("/home/alice/runs/grpo-7b/global_step_40/actor/huggingface", "grpo-7b/global_step_40"),
+                         ("Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B")):  # fmt: skip
+        lm_eval = SourceRun("lm-eval", "test", file, named, tuple(items), {})
+        assert assemble(lm_eval, aime24).model == shown
 
 
 def source(items, fmt="evalkit", n_requested=None):

@@ -1,11 +1,16 @@
-"""The package as a wheel (not only editable): dataset cards and presets ship inside it."""
+"""The package as a wheel (not only editable) ships its cards and presets; what its tests import is declared."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,3 +44,35 @@ def test_wheel_ships_cards_and_presets_and_finds_them(tmp_path):
     cards_dir, names_line, presets = result.stdout.split()
     assert cards_dir == str(target / "evalkit" / "_cards")
     assert names_line == "aime24,aime25,amc23,math500" and int(presets) > 20
+
+
+def _distribution(requirement: str) -> str:
+    name = re.match(r"\s*([A-Za-z0-9._-]+)", requirement).group(1)
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_package_the_tests_import_is_declared_where_ci_installs_it():
+    """`.ci/run` installs `.[cpu,test]` in a fresh environment: a package a test imports that only arrives as some
+    other package's dependency (httpx, which the openai SDK stopped depending on for httpx2) breaks a clean install."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_distribution(r) for r in project["dependencies"]}
+    declared |= {_distribution(r) for extra in ("cpu", "test") for r in project["optional-dependencies"][extra]}
+    local = {p.stem for folder in ("tests", "bench") for p in (ROOT / folder).glob("*.py")}
+    providers = importlib.metadata.packages_distributions()
+    missing = {}
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in local or top in ("evalkit", "__future__"):
+                    continue
+                installed = {_distribution(d) for d in providers.get(top, [top])}
+                if not installed & declared:
+                    missing.setdefault(top, set()).add(path.name)
+    assert missing == {}, f"imported by tests but declared in no extra CI installs: {missing}"

@@ -65,7 +65,8 @@ def test_streaming_submit_and_poll_return_each_outcome_once():
 
 
 def test_a_task_past_its_cpu_bound_is_killed_and_its_batch_goes_on_elsewhere():
-    # README: "every symbolic comparison runs in a worker process that is killed when it passes `--verify-timeout`"
+    # README: "every symbolic comparison runs in a worker process that is killed when it has spent
+    # `--verify-timeout` seconds of CPU time on one check"
     # One slow task in the middle of a long list: more tasks than workers, so batches of several are in flight.
     payloads = [0.01] * 20 + [30.0] + [0.01] * 20
     with BoundedPool("pool_tasks.spin", workers=2, timeout=1.0) as pool:
@@ -220,7 +221,7 @@ def parent_of(pid: int) -> int:
 
 @pytest.mark.parametrize("how", ["file", "stdin"])
 def test_workers_never_re_import_the_callers_main_script(tmp_path, how):
-    # README: "Workers start from a fork server and never re-import your main script."
+    # README: "Workers ... start from a fork server, never re-import your main script"
     """A script with no __main__ guard that verifies: multiprocessing would re-run it in every worker (from a file),
     or fail outright (from stdin). The answers need the symbolic comparison, so workers really start."""
     marker = tmp_path / "runs.txt"

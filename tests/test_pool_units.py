@@ -76,7 +76,7 @@ def test_poll_returns_when_its_timeout_passes_with_nothing_finished():
 
 
 def test_a_worker_that_stops_computing_is_killed_after_the_stall_bound(monkeypatch):
-    # README (pool.py): "A worker whose CPU time stops moving altogether for STALL_FACTOR times the bound is killed".
+    # README: "a worker whose CPU time stops moving for ten bounds is killed too" (STALL_FACTOR is the ten).
     monkeypatch.setattr(pool_module, "STALL_FACTOR", 4.0)
     with BoundedPool("pool_tasks.spin", workers=1, timeout=0.5) as pool:
         task = pool.submit(30.0)

@@ -64,7 +64,8 @@ def test_run_defaults_are_the_readmes(prepared_runs):
 
 
 def test_the_run_directory_is_named_dataset_model_template_hash(prepared_runs):
-    # README: "Each configuration gets a run directory (`runs/<dataset>__<model>__<template>__<hash>`, or `--run-dir`)".
+    # README: "Each configuration gets a run directory under `--output-dir`
+    # (`runs/<dataset>__<model>__<template>__<hash>`, ...), or exactly `--run-dir`".
     invoke("run", "org/My Model", "--template", "r1", "-n", "4")
     invoke("run", "org/My Model", "--template", "r1", "-n", "4", "--temperature", "0.7")
     invoke("run", "org/My Model", "--template", "r1", "-n", "4", "--run-dir", "elsewhere/mine")
@@ -314,12 +315,14 @@ def test_the_progress_bar_shows_samples_done_tokens_per_second_and_eta():
 
 
 def test_every_test_the_promise_table_names_exists():
-    """The README's table of what a run promises names the tests that pin each promise; a renamed or deleted test
-    would leave a promise pinned by nothing while the table still claims it."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    table = readme.split("### What a run promises", 1)[1].split("\n\n", 2)[1]
+    """The table of what a run promises (docs/runs.md, linked from the README) names the tests that pin each promise;
+    a renamed or deleted test would leave a promise pinned by nothing while the table still claims it."""
+    runs_doc = (Path(__file__).resolve().parents[1] / "docs" / "runs.md").read_text()
+    after = runs_doc.split("\n## What a run promises, and the test that breaks when it does\n", 1)[1]
+    table = [line for line in after.split("\n## ", 1)[0].splitlines() if line.startswith("|")]
+    assert table[0] == "| Promise | Test |" and len(table) >= 2 + 17
     named = 0
-    for row in table.splitlines()[2:]:
+    for row in table[2:]:
         current = None
         for reference in re.findall(r"`([^`]+)`", row.rsplit("|", 2)[1]):
             file, _, test = reference.partition("::")

@@ -92,8 +92,8 @@ def test_a_run_stores_every_sample_with_its_verdict(aime, tmp_path):
 
 
 def test_manifest_records_what_moves_a_score(aime, tmp_path):
-    # README: "`manifest.json`: the full configuration, dataset sha256 ..., template and its hash, n, sampling, seed,
-    # max tokens, backend and endpoint (never its key), versions ..."
+    # README: "`manifest.json`: the full configuration, ... dataset sha256 ..., template and its hash, n, sampling,
+    # seed and seed policy, max tokens, backend and what was actually sent to each endpoint (never its key), ..."
     do_run(make_config(), aime, tmp_path / "run")
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["dataset"]["content_sha256"] == aime.content_sha256
@@ -186,7 +186,7 @@ def test_a_half_written_last_line_is_dropped_with_a_notice(aime, tmp_path):
 
 
 def test_a_different_configuration_is_refused(aime, tmp_path):
-    # README: "A different configuration pointed at the same directory is refused, naming what differs."
+    # README: "A different identity pointed at the same directory is refused, naming the field that differs."
     do_run(make_config(), aime, tmp_path / "run")
     with pytest.raises(EvalkitError, match=r"different settings \(temperature 0.6 -> 0.9\)"):
         do_run(make_config(temperature=0.9), aime, tmp_path / "run")

@@ -11,6 +11,7 @@ from typing import Any
 from evalkit.config import checkpoint_step, training_run
 from evalkit.data.datasets import Dataset
 from evalkit.importers.match import ProblemMatcher, same_gold
+from evalkit.importers.naming import display_name
 from evalkit.importers.source import PROTOCOL_FIELDS, SourceResponse, SourceRun
 
 # Lines of unmatched sources shown in a finding; the rest are counted.
@@ -193,7 +194,7 @@ def assemble(source: SourceRun, dataset: Dataset, family: str | None = None, mod
     by_problem = matched.by_problem
     n, sampling = _settle_n(source, by_problem)
     findings = [Finding("source", note) for note in source.notes] + list(matched.findings) + sampling
-    name = model or source.model
+    name = model or display_name(source.model, folders=source.model_from_folders)
     order = [p.id for p in dataset.problems if p.id in by_problem]  # the dataset's order, whatever the source's
     samples = tuple(
         ImportedSample(pid, index, response) for pid in order for index, response in enumerate(by_problem[pid][:n])

@@ -33,7 +33,8 @@ def is_companion(path: Path) -> bool:
 
 
 def model_name(path: Path, root: Path) -> str:
-    """The model a result file belongs to: the folders above `<dataset>_eval/`, below an `outputs` folder or else
+    """The model a result file belongs to, as the harness wrote it (the path it was loaded from; what is shown is
+    its own folder, importers/naming.py): the folders above `<dataset>_eval/`, below an `outputs` folder or else
     below the import root: `outputs/meta-llama/Llama-3.1-8B/aime24_eval/aime24/x.jsonl` -> meta-llama/Llama-3.1-8B.
     """
 
@@ -123,6 +124,7 @@ def read(path: Path, root: Path) -> list[SourceRun]:
             harness=HARNESS,
             path=path,
             model=model_name(path, root),
+            model_from_folders=True,
             items=tuple(items),
             protocol=protocol,
             reported=reported,

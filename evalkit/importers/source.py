@@ -75,6 +75,9 @@ class SourceRun:
     keeps_answers: bool = True
     # The prompt template's text, when the source keeps it (its name is protocol["prompt"]).
     prompt_text: str | None = None
+    # Whether `model` is the path of folders the model was loaded from (the Qwen2.5-Math harness's layout), which
+    # is shortened to the model's own folder for display (importers/naming.py).
+    model_from_folders: bool = False
 
     def stated_protocol(self) -> dict[str, Any]:
         """The protocol facts the source states; every field it leaves out is None."""

@@ -31,7 +31,8 @@ def source_sha256(result: ImportResult) -> str:
 def run_dir_name(result: ImportResult, fingerprint: str) -> str:
     """`<dataset>__<model>__imported-<format>__<hash>`: stable for the same files, distinct per source run."""
     run = result.run
-    key = f"{fingerprint}:{run.model}:{run.source.protocol.get('temperature')}:{run.source.task}"
+    # The source's own name for the model: two folders whose display names agree are still two runs.
+    key = f"{fingerprint}:{run.source.model}:{run.source.protocol.get('temperature')}:{run.source.task}"
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
     return f"{run.dataset.name}__{_slug(run.model)}__{KIND}-{run.source.format}__{digest}"
 
@@ -50,6 +51,7 @@ def manifest(result: ImportResult, fingerprint: str) -> dict[str, Any]:
         "preset": None,
         "origin": {
             "path": str(source.path),
+            "model": source.model,
             "format": source.format,
             "harness": source.harness,
             "task": source.task,
