@@ -77,7 +77,9 @@ def test_sweeps_show_accuracy_against_step(runs):
     sweeps = leaderboard.sweep_rows(runs, "aime24")
     assert list(sweeps) == ["ckpt/dapo-run/global_step_*/actor"]
     assert [step for step, *_ in sweeps["ckpt/dapo-run/global_step_*/actor"]] == [40, 80, 120]
-    assert "| ckpt/dapo-run/global_step_*/actor | 80 |" in tables.sweep_markdown(sweeps)
+    assert "| ckpt/dapo-run/global_step_*/actor | 80 |" in tables.sweep_markdown(
+        leaderboard.training_runs(runs, "aime24")
+    )
 
 
 def test_html_page_is_self_contained_and_escapes_model_text(runs, tmp_path):
@@ -264,6 +266,10 @@ def test_readme_section_lists_reported_vs_rescored_and_the_sweep(imported_root, 
     assert "old" not in text and text.endswith(f"{tables.README_END}\n\nafter\n")
     assert "Reported vs re-scored" in text and "| fake | imported | exact_match,none (source) | 40.0 |" in text
     assert "| icml_models/Sky-T1-math-correct-5K-32B-ckpts/checkpoint-* | 133 | 40.0 |" in text
+    latest = text.split("Latest checkpoint against earlier ones (paired, 95% interval):\n\n", 1)[1]
+    assert (
+        "| icml_models/Sky-T1-math-correct-5K-32B-ckpts/checkpoint-* | latest vs best earlier | 133 | 119 |" in latest
+    )
 
 
 def test_show_command_prints_samples(imported_root, data_env):
