@@ -150,6 +150,23 @@ def test_a_delimiter_without_its_close_nearby_takes_out_nothing():
     assert prose(near) == " "
     far = "\\[ x " + "word " * 2000 + "\\]"  # display math longer than 5,000 characters is not math
     assert prose(far) == far
+    assert prose("$" + "x" * 1000 + "$") == " " and prose("$" + "x" * 1001 + "$") == "$" + "x" * 1001 + "$"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "script", "words"),
+    [
+        ("עכשיו נבדוק שוב את התשובה הזאת ונראה שהיא נכונה לגמרי", "Hebrew", 10),
+        ("এখন আমরা এই উত্তরটি আবার যাচাই করি এবং দেখি এটি সঠিক", "Bengali", 11),
+        ("இப்போது இந்த பதிலை மீண்டும் சரிபார்த்து இது சரியானது என்று பார்ப்போம் நாம்", "Tamil", 10),
+        ("Հիմա մենք նորից ստուգում ենք այս պատասխանը և տեսնում որ այն ճիշտ է", "Armenian", 13),
+        ("ახლა ჩვენ კიდევ ერთხელ ვამოწმებთ ამ პასუხს და ვხედავთ რომ ის სწორია", "Georgian", 12),
+        ("ตอนนี้เราตรวจสอบคำตอบนี้อีกครั้ง", "Thai", 11),  # 32 letters, no spaces: three letters a word
+    ],
+)
+def test_every_writing_system_counts_its_words(sentence, script, words):
+    found = measure(ENGLISH + sentence + ". " + ENGLISH)
+    assert dict(found.units)[script] == words and found.pair == f"Latin+{script}"
 
 
 def test_the_work_is_bounded_and_spread_to_the_end():

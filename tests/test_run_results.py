@@ -284,3 +284,17 @@ def test_results_json_counts_the_samples_whose_reasoning_mixes_languages(aime, s
     records, data = generations_to_score(tmp_path / "run", None, ds.DataLocations(shared_data, tmp_path / "cache"))
     rescored = score(records, data).metrics
     assert (rescored.language_judged, rescored.language_mixed) == (4, 2)
+
+
+def test_rerunning_a_run_scored_before_language_mixing_was_measured_adds_it_and_generates_nothing(aime, tmp_path):
+    gold = {p.id: p.answer for p in aime.problems}
+    go(config(n=3, limit=2), aime, tmp_path / "run", Reasoning(gold))
+    path = tmp_path / "run" / "results.json"
+    old = json.loads(path.read_text())
+    for key in ("language_judged", "language_mixed", "language_pairs", "mean_response_chars"):
+        del old["metrics"][key]
+    path.write_text(json.dumps(old))
+    outcome = go(config(n=3, limit=2), aime, tmp_path / "run", Reasoning(gold, fail_after=0))
+    assert outcome.generated == 0
+    assert (outcome.results["metrics"]["language_judged"], outcome.results["metrics"]["language_mixed"]) == (4, 2)
+    assert json.loads(path.read_text())["metrics"]["language_mixed"] == 2
