@@ -374,6 +374,27 @@ def test_without_hours_the_page_says_how_to_get_them_and_why_write_times_were_no
     assert training_page.section({}, {}).startswith("<p class='note'>No checkpoint sweep yet")
 
 
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({}, "no run measured language mixing (runs scored before evalkit did: rerun their evalkit run command, "
+             "which generates nothing, or import them again)"),
+        ({"language_judged": 0, "language_mixed": None}, "no reasoning had the 20 words outside math it "
+                                                          "takes to judge"),
+    ],
+)  # fmt: skip
+def test_a_run_without_language_mixing_says_why(sweep_runs, monkeypatch, fields, why):
+    calls = _drawn(monkeypatch)
+    runs = []
+    for record in sweep_runs:
+        metrics = {k: v for k, v in record.results["metrics"].items() if not k.startswith("language_")}
+        results = {**record.results, "metrics": {**metrics, **fields}}
+        runs.append(leaderboard.RunRecord(record.path, record.manifest, results))
+    html = _section(runs)
+    assert not [args for args, _ in calls if "mixes languages" in args[1]]
+    assert f"Not drawn: reasoning that mixes languages: {why}." in html
+
+
 def test_the_comparisons_table_and_the_checkpoint_tables(sweep_runs):
     curves = leaderboard.training_runs(sweep_runs, "aime24")
     chosen = training.chosen_comparisons(curves, ["grpo=100,300", "dapo=100,300"])

@@ -11,6 +11,7 @@ from html import escape
 from evalkit.report.leaderboard import Checkpoint
 from evalkit.report.svg import PALETTE, Series, line_chart
 from evalkit.report.training import WRITE_TIMES, StepComparison, Timeline, default_comparisons, with_chosen
+from evalkit.verify.mixing import MIN_JUDGED_UNITS
 
 STYLE = """
 h3 { font-size: 15px; margin: 18px 0 4px; }
@@ -42,7 +43,8 @@ MEASURES = (
     Measure("truncated", "truncated samples", "% of samples cut at max tokens", lambda c: c.truncated, 100.0,
             "no run recorded why its samples ended (imported outputs often keep no finish reason)"),
     Measure("mixing", "reasoning that mixes languages", "% of judged samples", lambda c: c.language_mixed, 100.0,
-            "no run measured language mixing (runs scored before evalkit measured it: score them again)"),
+            "no run measured language mixing (runs scored before evalkit did: rerun their evalkit run command, which "
+            "generates nothing, or import them again)"),
 )  # fmt: skip
 # Drawn this wide, a chart's text keeps its size in a half-page column; a phone scrolls it instead of shrinking it.
 CHART_WIDTH, CHART_HEIGHT = 560, 320
@@ -96,8 +98,15 @@ def _charts(
                                      y_range=None, y_max=measure.y_max, x_span=span, width=CHART_WIDTH,
                                      height=CHART_HEIGHT))  # fmt: skip
         elif measure.missing:
-            missing.append(f"{measure.title}: {measure.missing}")
+            missing.append(f"{measure.title}: {_why_missing(measure, curves)}")
     return charts, missing
+
+
+def _why_missing(measure: Measure, curves: Mapping[str, Sequence[Checkpoint]]) -> str:
+    measured = any(c.run.results["metrics"].get("language_judged") is not None for cs in curves.values() for c in cs)
+    if measure.key == "mixing" and measured:
+        return f"no reasoning had the {MIN_JUDGED_UNITS} words outside math it takes to judge"
+    return measure.missing
 
 
 def _grid(charts: Sequence[str]) -> str:
@@ -217,8 +226,8 @@ def _checkpoint_tables(curves: Mapping[str, Sequence[Checkpoint]], timelines: Ma
         tables.append(f'<div class="scroll"><table class="checkpoints"><caption>{caption}</caption><thead><tr>{head}'
                       f'</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')  # fmt: skip
     return ("<h3>Per checkpoint</h3><p class='note'>Click a step for its samples. lang-mixed: the share of judged "
-            "samples (reasoning of 20 words or more outside math) whose reasoning mixes writing systems.</p>"
-            + "".join(tables))  # fmt: skip
+            f"samples (reasoning of {MIN_JUDGED_UNITS} words or more outside math) whose reasoning mixes writing "
+            "systems.</p>" + "".join(tables))  # fmt: skip
 
 
 def section(
