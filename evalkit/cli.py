@@ -299,9 +299,18 @@ def leaderboard_command(
     samples: Annotated[
         bool, typer.Option("--samples/--no-samples", help="Write a samples page per run beside the HTML page.")
     ] = True,
+    compare_steps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare-steps",
+            help="[RUN=]STEP,STEP: is the later of two checkpoints of a training run better than the earlier, or is "
+            "the difference noise (paired, 95% interval); shown on the page and in the markdown; repeatable. RUN: "
+            "the training run's name or a part of it naming one.",
+        ),
+    ] = None,
 ) -> None:
     """One table of runs and reported numbers, each row with the settings that produced it."""
-    from evalkit.report import leaderboard, publish, tables, terminal
+    from evalkit.report import leaderboard, publish, tables, terminal, training
     from evalkit.report.trainlog import read_train_logs
 
     paths = run_dirs or ([Path("runs")] if Path("runs").is_dir() else [])
@@ -315,8 +324,11 @@ def leaderboard_command(
             + ("" if reported else " and --no-reported leaves out published numbers")
             + "; pass --dataset with one of those"
         )
-    logs = read_train_logs(train_log or [], list(leaderboard.sweep_rows(runs, dataset)))
-    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples)
+    curves = leaderboard.training_runs(runs, dataset)
+    names = list(dict.fromkeys([*curves, *(checkpoints[0].training_run for checkpoints in curves.values())]))
+    logs = read_train_logs(train_log or [], names)
+    chosen = training.chosen_comparisons(curves, compare_steps or [])
+    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples, chosen)
     if readme is not None:
         tables.update_readme(readme, frame, dataset, runs, out_dir)
         written.append(readme)
@@ -324,6 +336,8 @@ def leaderboard_command(
     out.print(terminal.leaderboard_table(frame))
     described = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     out.print(f"{len(frame)} rows ({described}) → " + ", ".join(map(str, written)))
+    for comparison in chosen:
+        out.print(terminal.step_comparison(comparison), highlight=False, markup=False)
 
 
 @app.command("compare")

@@ -61,6 +61,11 @@ class SampleOutcome:
     truncated: bool | None = None
     error: bool = False
     output_tokens: int | None = None
+    # Whether the sample's reasoning mixes writing systems (None: too short to judge, or not measured) and which two
+    # ("Latin+Han/Kana"); see evalkit.verify.mixing.
+    language_mixed: bool | None = None
+    mixed_scripts: str | None = None
+    response_chars: int | None = None  # the response and any separate reasoning, in characters
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,12 @@ class Metrics:
     truncated: int | None
     mean_output_tokens: float | None
     per_problem: tuple[ProblemScore, ...] = field(repr=False)
+    # Samples whose reasoning was long enough to judge for language mixing, and how many of those mix (None when
+    # none was judged), with the count per pair of writing systems.
+    language_judged: int = 0
+    language_mixed: int | None = None
+    language_pairs: dict[str, int] = field(default_factory=dict)
+    mean_response_chars: float | None = None  # length when a source recorded no token counts
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -221,6 +232,8 @@ def compute(
     all_samples = [s for pid in ids for s in grouped[pid]]
     truncation = [s.truncated for s in all_samples if s.truncated is not None]
     tokens = [s.output_tokens for s in all_samples if s.output_tokens is not None]
+    judged = [s for s in all_samples if s.language_mixed is not None]
+    chars = [s.response_chars for s in all_samples if s.response_chars is not None]
     return Metrics(
         n=n,
         problems=problems,
@@ -239,6 +252,12 @@ def compute(
         truncated=sum(truncation) if truncation else None,
         mean_output_tokens=float(np.mean(tokens)) if tokens else None,
         per_problem=tuple(_problem_score(pid, n, int(c), grouped[pid]) for pid, c in zip(ids, correct)),
+        language_judged=len(judged),
+        language_mixed=sum(s.language_mixed for s in judged) if judged else None,
+        language_pairs=dict(
+            sorted(Counter(s.mixed_scripts for s in judged if s.language_mixed and s.mixed_scripts).items())
+        ),
+        mean_response_chars=float(np.mean(chars)) if chars else None,
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import GENERATIONS
+from training_sweeps import build_sweeps
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,8 @@ def pages(runs, shared_data, tmp_path_factory) -> Path:
     data = ds.load("aime24", ds.DataLocations(shared_data, root / "cache"), allow_download=False)
     published = GENERATIONS / "published"
     import_outputs([published / "qwen25-math-outputs", published / "peer-formats"], data, root / "imported")
-    every = [*runs, *leaderboard.load_runs([root / "imported"])]
+    build_sweeps(root / "sweeps", shared_data)  # two training runs with write times, one mixing languages
+    every = [*runs, *leaderboard.load_runs([root / "imported", root / "sweeps"])]
     frame = leaderboard.build(every, "aime24")
     publish.write(frame, every, "aime24", root / "out", ["html"])
     return root / "out"
@@ -66,6 +68,13 @@ def test_leaderboard_page_loads_runs_its_script_and_escapes_model_text(pages, tm
     # The script ran: the controls were shown and counted the rows.
     assert '<div class="controls" id="controls">' in dom.stdout and " of " in dom.stdout.split('id="shown"')[1][:80]
     assert dom.stdout.lower().count("<script") == 1
+    # Along training: every curve against step and against hours from write times, the comparisons, the tables.
+    training = dom.stdout.split('<section id="training">', 1)[1].split("</section>", 1)[0]
+    for title in ("accuracy", "mean output tokens", "mean response length", "truncated samples",
+                  "reasoning that mixes languages"):  # fmt: skip
+        assert f"{title} against training step" in training and f"{title} against hours" in training
+    assert "hours from checkpoint write times, not training logs" in training
+    assert "Is the change more than noise?" in training and training.count('<table class="checkpoints">') == 4
 
 
 @pytest.mark.parametrize("width", WIDTHS)

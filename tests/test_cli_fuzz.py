@@ -111,7 +111,10 @@ def command(places: dict[str, str]) -> st.SearchStrategy[list[str]]:
         max_size=3,
     )
     board_options = st.lists(
-        st.tuples(st.sampled_from(["--dataset", "--format", "--out", "--family", "--sort", "--readme"]), v), max_size=3
+        st.tuples(
+            st.sampled_from(["--dataset", "--format", "--out", "--family", "--sort", "--readme", "--compare-steps"]), v
+        ),
+        max_size=3,
     )
     flat = lambda pairs: [item for pair in pairs for item in pair]  # noqa: E731
     return st.one_of(
@@ -201,7 +204,7 @@ BASELINES = {
     "score": (["score", "{generations}"], ["--dataset", "--verifier", "--save", "--workers", "--verify-timeout",
                                           "--temperature", "--max-tokens", "--model"]),
     "leaderboard": (["leaderboard", "{runs}", "--out", "{fresh}"], ["--dataset", "--format", "--out", "--family",
-                                                                     "--sort", "--readme"]),
+                                                                     "--sort", "--readme", "--compare-steps"]),
 }  # fmt: skip
 
 

@@ -12,7 +12,6 @@ import pandas as pd
 
 from evalkit.report import html
 from evalkit.report.tables import NUMERIC
-from evalkit.report.trainlog import StepCost
 
 
 def row(**fields) -> dict:
@@ -197,44 +196,6 @@ def test_the_pass_at_k_chart_draws_every_run_with_more_than_one_sample_in_percen
     )
 
 
-def test_the_sweep_charts_draw_each_checkpoint_with_its_interval_by_step_and_by_hours(runs, monkeypatch):
-    calls = _charts_drawn(monkeypatch)
-    page = html._sweep_charts(runs, "aime24", {})
-    ((series, title, x_label, y_label), options) = calls[-1]
-    assert (title, x_label, y_label, options) == (
-        "accuracy against training step",
-        "training step",
-        "avg@n (%)",
-        {"y_range": None},
-    )
-    (sweep,) = series
-    assert sweep.label == "ckpt/dapo-run/global_step_*/actor"
-    assert _rounded(sweep.points) == [(40, 55.0), (80, 30.0), (120, 40.0)]
-    assert _rounded(sweep.errors) == [(25.0, 80.0), (10.0, 55.0), (15.0, 65.0)]
-    assert page.startswith(
-        "<p class='note'>1 training run, 3 checkpoints; the band is each checkpoint's 95% interval.</p>"
-        '<div class="charts"><div><svg/></div></div>'
-    )
-    assert "--train-log RUN=steps.csv" in page
-
-    calls.clear()
-    costs = {sweep.label: [StepCost(40, 2.0, 16.0), StepCost(80, 4.5, None), StepCost(120, 7.0, 56.0)]}
-    page = html._sweep_charts(runs, "aime24", costs)
-    assert [(args[1], args[2]) for args, _ in calls] == [
-        ("accuracy against training step", "training step"),
-        ("accuracy against training hours", "training hours"),
-        ("accuracy against GPU hours", "GPU hours"),
-    ]
-    (by_hours,), (by_gpu_hours,) = calls[1][0][0], calls[2][0][0]
-    assert _rounded(by_hours.points) == [(2.0, 55.0), (4.5, 30.0), (7.0, 40.0)]
-    assert _rounded(by_gpu_hours.points) == [(16.0, 55.0), (56.0, 40.0)]  # a step without GPU hours is left out
-    assert _rounded(by_gpu_hours.errors) == [(25.0, 80.0), (15.0, 65.0)]
-    assert "--train-log" not in page and page.count("<svg/>") == 3
-    assert html._sweep_charts([r for r in runs if "global_step" not in r.manifest["model"]], "aime24", {}).startswith(
-        "<p class='note'>No checkpoint sweep yet"
-    )
-
-
 def test_the_heatmap_has_a_row_per_run_in_sweep_order_and_a_column_per_problem(runs, monkeypatch):
     calls = _charts_drawn(monkeypatch)
     assert html._heatmap([], {}) == ""
@@ -351,10 +312,3 @@ def test_a_compared_row_without_evalkits_number_shows_an_empty_cell_not_nan():
     table = html.reported_vs_rescored(rows, [], {})
     cells = re.findall(r'<td class="[^"]*">(.*?)</td>', table)
     assert cells[3:6] == ["33.3", "", ""] and "nan" not in table
-
-
-def test_two_training_runs_are_counted_in_the_plural(monkeypatch):
-    _charts_drawn(monkeypatch)
-    two = {"a/global_step_*": [(40, 50.0, 40.0, 60.0), (80, 55.0, 45.0, 65.0)], "b/step_*": [(10, 20.0, 10.0, 30.0)]}
-    monkeypatch.setattr(html, "sweep_rows", lambda runs, dataset: two)
-    assert html._sweep_charts([], "aime24", {}).startswith("<p class='note'>2 training runs, 3 checkpoints; ")

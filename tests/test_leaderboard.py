@@ -77,7 +77,9 @@ def test_sweeps_show_accuracy_against_step(runs):
     sweeps = leaderboard.sweep_rows(runs, "aime24")
     assert list(sweeps) == ["ckpt/dapo-run/global_step_*/actor"]
     assert [step for step, *_ in sweeps["ckpt/dapo-run/global_step_*/actor"]] == [40, 80, 120]
-    assert "| ckpt/dapo-run/global_step_*/actor | 80 |" in tables.sweep_markdown(sweeps)
+    assert "| ckpt/dapo-run/global_step_*/actor | 80 |" in tables.sweep_markdown(
+        leaderboard.training_runs(runs, "aime24")
+    )
 
 
 def test_html_page_is_self_contained_and_escapes_model_text(runs, tmp_path):

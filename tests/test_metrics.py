@@ -262,6 +262,27 @@ def test_counts_of_no_answer_errors_truncation_and_tokens():
     assert none.truncated is None and none.mean_output_tokens is None and math.isnan(none.avg_se)
 
 
+def test_language_mixing_counts_only_judged_samples_and_names_the_pairs():
+    outcomes = [
+        SampleOutcome("a", 0, True, language_mixed=True, mixed_scripts="Latin+Han/Kana", response_chars=100),
+        SampleOutcome("a", 1, True, language_mixed=False, response_chars=300),
+        SampleOutcome("b", 0, False, language_mixed=None, response_chars=None),  # too short to judge
+        SampleOutcome("b", 1, False, language_mixed=True, mixed_scripts="Han/Kana+Latin", response_chars=200),
+        SampleOutcome("c", 0, False, language_mixed=True, mixed_scripts="Latin+Han/Kana"),
+        SampleOutcome("c", 1, False, language_mixed=False),
+    ]
+    metrics = compute(outcomes, n=2, bootstrap=10)
+    assert (metrics.language_judged, metrics.language_mixed) == (5, 3)
+    assert metrics.language_pairs == {"Han/Kana+Latin": 1, "Latin+Han/Kana": 2}
+    assert metrics.mean_response_chars == 200.0
+    data = json.loads(json.dumps(metrics.to_dict()))
+    assert (data["language_judged"], data["language_mixed"], data["mean_response_chars"]) == (5, 3, 200.0)
+    # Nothing judged is not "none mixed": the count is unknown.
+    unjudged = compute([SampleOutcome("a", 0, True), SampleOutcome("a", 1, True, language_mixed=None)], n=2)
+    assert (unjudged.language_judged, unjudged.language_mixed, unjudged.language_pairs) == (0, None, {})
+    assert unjudged.mean_response_chars is None
+
+
 def test_to_dict_is_what_results_json_holds():
     metrics = compute(outcomes_from_counts([2, 1], 2, votes=True), n=2, bootstrap=100, seed=1)
     data = metrics.to_dict()

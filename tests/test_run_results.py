@@ -10,7 +10,7 @@ import json
 import pytest
 from fake_backend import FakeBackend
 
-from evalkit.backends.base import BackendError
+from evalkit.backends.base import BackendError, Completion
 from evalkit.config import BackendConfig, RunConfig, SamplingConfig
 from evalkit.data import datasets as ds
 from evalkit.data.prompts import TEMPLATES
@@ -248,3 +248,53 @@ def test_a_resumed_run_verifies_its_unverified_samples_without_saying_the_rule_s
     outcome = go(config(), aime, run_dir, on_notice=notices.append)
     assert outcome.results["verification"]["verified_now"] == 6
     assert not [n for n in notices if "stored samples with rule set" in n], notices
+
+
+class Reasoning(FakeBackend):
+    """A reasoning server: sample 0 thinks in English with Chinese sentences in a separate `reasoning` field, sample 1
+    in English inside an inline <think> block with a Chinese answer after it, sample 2 answers in one short line."""
+
+    async def generate(self, requests, sampling):
+        english = "We count the ordered pairs one value at a time and then add the counts for every case. " * 3
+        chinese = "所以我们需要重新检查一下这个条件，然后把每一种情况都代进去验证。"
+        for request in requests:
+            pid, answer = request.prompt.problem_id, self.gold[request.prompt.problem_id]
+            for offset in range(request.count):
+                index = request.first_index + offset
+                text, reasoning = {
+                    0: (f"The answer is $\\boxed{{{answer}}}$.", english + chinese + english),
+                    1: (f"<think>{english}</think>所以答案是 $\\boxed{{{answer}}}$。这个结果我们已经验证过了。", None),
+                    2: (f"$\\boxed{{{answer}}}$", None),
+                }[index]
+                yield Completion(pid, index, text, "stop", 10, 50, request.seed_of(offset), reasoning=reasoning)
+
+
+def test_results_json_counts_the_samples_whose_reasoning_mixes_languages(aime, shared_data, tmp_path):
+    go(config(n=3, limit=2), aime, tmp_path / "run", Reasoning({p.id: p.answer for p in aime.problems}))
+    metrics = json.loads((tmp_path / "run" / "results.json").read_text())["metrics"]
+    # Sample 0 mixes (its separate reasoning), 1 does not (only the think block counts), 2 is too short to judge.
+    assert (metrics["language_judged"], metrics["language_mixed"]) == (4, 2)
+    assert metrics["language_pairs"] == {"Latin+Han/Kana": 2}
+    samples = [json.loads(line) for line in (tmp_path / "run" / "samples.jsonl").open()]
+    chars = [len(s["text"]) + len(s["reasoning"] or "") for s in samples]
+    assert metrics["mean_response_chars"] == pytest.approx(sum(chars) / len(chars))
+    # `evalkit score RUN` reads the stored reasoning too.
+    from evalkit.pipeline.rescore import generations_to_score, score
+
+    records, data = generations_to_score(tmp_path / "run", None, ds.DataLocations(shared_data, tmp_path / "cache"))
+    rescored = score(records, data).metrics
+    assert (rescored.language_judged, rescored.language_mixed) == (4, 2)
+
+
+def test_rerunning_a_run_scored_before_language_mixing_was_measured_adds_it_and_generates_nothing(aime, tmp_path):
+    gold = {p.id: p.answer for p in aime.problems}
+    go(config(n=3, limit=2), aime, tmp_path / "run", Reasoning(gold))
+    path = tmp_path / "run" / "results.json"
+    old = json.loads(path.read_text())
+    for key in ("language_judged", "language_mixed", "language_pairs", "mean_response_chars"):
+        del old["metrics"][key]
+    path.write_text(json.dumps(old))
+    outcome = go(config(n=3, limit=2), aime, tmp_path / "run", Reasoning(gold, fail_after=0))
+    assert outcome.generated == 0
+    assert (outcome.results["metrics"]["language_judged"], outcome.results["metrics"]["language_mixed"]) == (4, 2)
+    assert json.loads(path.read_text())["metrics"]["language_mixed"] == 2

@@ -147,3 +147,20 @@ def test_truncated_samples_keep_only_explicit_markers(env, tmp_path):
     report = json.loads(evalkit("score", str(write_jsonl(tmp_path / "t.jsonl", rows)), "--json", env=env).stdout)
     assert [s["correct"] for s in report["samples"]] == [False, True, True]
     assert report["metrics"]["truncated"] == 2
+
+
+def test_a_generations_file_with_separate_reasoning_is_judged_on_it_for_language_mixing(env, tmp_path):
+    english = "We count the ordered pairs one value at a time and then add the counts for every case. " * 3
+    chinese = "所以我们需要重新检查一下这个条件，然后把每一种情况都代进去验证。"
+    rows = [{"problem_id": "2024-I-1", "response": "The answer is $\\boxed{204}$.", "reasoning": english + chinese},
+            {"problem_id": "2024-I-2", "response": english + "So $\\boxed{25}$."},
+            {"problem_id": "2024-I-3", "response": "$\\boxed{1}$"}]  # fmt: skip
+    path = write_jsonl(tmp_path / "g.jsonl", rows)
+    report = json.loads(evalkit("score", str(path), "--json", env=env).stdout)
+    assert [s["language_mixed"] for s in report["samples"]] == [True, False, None]
+    assert (report["metrics"]["language_judged"], report["metrics"]["language_mixed"]) == (2, 1)
+    human = evalkit("score", str(path), env=env)
+    assert "mixes languages 1 of 2 judged" in human.stdout
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"problem_id": "2024-I-1", "response": "x", "reasoning": 7}])
+    refused = evalkit("score", str(bad), env=env)
+    assert refused.returncode == 2 and "record 1 has a non-text `reasoning`" in refused.stderr

@@ -502,3 +502,32 @@ def test_long_labels_are_cut_to_the_width_their_chart_gives_them_and_keep_the_wh
 
 def test_the_chart_font_sizes_labels_are_fitted_with_are_the_ones_the_page_sets():
     assert {css: font_sizes()[css] for css in svg.FONT_PX} == svg.FONT_PX
+
+
+@pytest.mark.parametrize(
+    ("values", "labels"),
+    [([162.0, 477.9], ["100", "200", "300", "400", "500"]),
+     ([45_000.0, 62_000.0], ["40000", "45000", "50000", "55000", "60000", "65000"]),
+     ([500.0, 500.0], ["480", "500", "520"]), ([0.0, 0.0], ["0", "0.25", "0.5", "0.75", "1"])],
+)  # fmt: skip
+def test_a_fitted_axis_without_a_ceiling_frames_token_counts(values, labels):
+    # Token counts and lengths run into the thousands: padded by a twentieth of their range, never clipped at 100.
+    chart = svg.line_chart([Series("s", [(i, v) for i, v in enumerate(values, 1)])], "t", "x", "y", y_range=None,
+                           y_max=None)  # fmt: skip
+    root = assert_legible(chart)
+    assert [t.text for t in root.findall("s:text", NS) if t.get("text-anchor") == "end"] == labels
+    grid = [float(line.get("y1")) for line in root.findall("s:line", NS) if line.get("stroke") == svg.GRID]
+    assert all(34 <= y <= 34 + 280 for y in grid)
+
+
+def test_charts_side_by_side_can_share_an_x_span_and_a_series_keeps_its_colour():
+    series = [Series("a", [(200, 10.0), (300, 20.0)], color="#123456"), Series("b", [(250, 30.0)])]
+    root = assert_legible(svg.line_chart(series, "t", "x", "y", x_span=(100, 400)))
+    ticks = [float(t.text) for t in root.findall("s:text", NS) if t.get("text-anchor") == "middle" and
+             t.get("class") == "tick"]  # fmt: skip
+    assert (ticks[0], ticks[-1]) == (100, 400)
+    left, plot_w = 52, 720 - 52 - 16
+    xs = [float(c.get("cx")) for c in root.findall("s:circle", NS)]
+    assert xs == pytest.approx([left + plot_w / 3, left + 2 * plot_w / 3, left + plot_w / 2], abs=0.1)
+    (line_a, line_b) = root.findall("s:polyline", NS)
+    assert (line_a.get("stroke"), line_b.get("stroke")) == ("#123456", svg.PALETTE[1])

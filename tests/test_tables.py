@@ -70,13 +70,33 @@ def test_reported_vs_rescored_keeps_rows_with_both_numbers():
     assert tables.reported_vs_rescored_markdown(frame(REPORTED, IMPORTED_WITHOUT_REPORT)) == ""
 
 
+def _checkpoint(step, avg, low, high, **known):
+    from pathlib import Path
+
+    from evalkit.report.leaderboard import Checkpoint, RunRecord
+
+    fields = dict(n=4, pass_at={}, maj_at={4: 50.0}, mean_output_tokens=None, mean_response_chars=None, truncated=None,
+                  language_mixed=None, language_judged=0, written_at=None)  # fmt: skip
+    return Checkpoint("run|a", step, RunRecord(Path("r"), {}, {}), avg=avg, ci_low=low, ci_high=high,
+                      **{**fields, **known})  # fmt: skip
+
+
 def test_sweeps_as_a_table():
+    from evalkit.report.training import Timeline
+
     assert tables.sweep_markdown({}) == ""
-    text = tables.sweep_markdown({"run|a": [(10, 20.04, 10.0, 30.06), (20, 25.0, 15.0, 35.0)]})
-    assert text.splitlines() == [
-        "| training run | step | avg@n | 95% CI |", "|---|---:|---:|---:|",
-        "| run\\|a | 10 | 20.0 | 10.0–30.1 |", "| run\\|a | 20 | 25.0 | 15.0–35.0 |",
+    curves = {"run|a": [_checkpoint(10, 20.04, 10.0, 30.06),
+                        _checkpoint(20, 25.0, 15.0, 35.0, mean_output_tokens=1234.4, truncated=12.5,
+                                    language_mixed=3.125, language_judged=32)]}  # fmt: skip
+    assert tables.sweep_markdown(curves).splitlines() == [
+        "| training run | step | avg@n | 95% CI | n | maj@n | hours | mean out tokens | truncated % | lang-mixed % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run\\|a | 10 | 20.0 | 10.0–30.1 | 4 | 50.0 |  |  |  |  |",
+        "| run\\|a | 20 | 25.0 | 15.0–35.0 | 4 | 50.0 |  | 1234 | 12.5 | 3.1 |",
     ]  # fmt: skip
+    timed = tables.sweep_markdown(curves, {"run|a": Timeline({20: 1.5}, {}, "train log")})
+    assert timed.splitlines()[3].startswith("| run\\|a | 20 | 25.0 | 15.0–35.0 | 4 | 50.0 | 1.50 | 1234 |")
+    assert timed.splitlines()[2].startswith("| run\\|a | 10 | 20.0 | 10.0–30.1 | 4 | 50.0 |  |")
 
 
 def test_the_readme_section_is_replaced_between_its_markers_only(tmp_path):

@@ -106,7 +106,14 @@ def explain(text: str, finish_reason: str | None, source_answer: str | None, kee
 def rescore(run: ImportedRun, verifier: Verifier) -> ImportResult:
     """Verify every imported sample with evalkit's rule set and compare with the source's own verdicts."""
     generations = [
-        Generation(s.problem_id, s.sample_index, s.response.text, s.response.finish_reason, s.response.output_tokens)
+        Generation(
+            s.problem_id,
+            s.sample_index,
+            s.response.text,
+            s.response.finish_reason,
+            s.response.output_tokens,
+            s.response.reasoning,
+        )
         for s in run.samples
     ]
     coverage = coverage_of(generations, run.dataset)

@@ -12,6 +12,7 @@ from evalkit.errors import EvalkitError
 from evalkit.metrics import Metrics, SampleOutcome, compute
 from evalkit.provenance import now_iso, package_versions
 from evalkit.verify import DEFAULT_TIMEOUT_S, Verdict, Verifier
+from evalkit.verify.mixing import LanguageMix, measure
 from evalkit.verify.normalize import vote_key
 
 
@@ -24,6 +25,7 @@ class Generation:
     response: str
     finish_reason: str | None = None
     output_tokens: int | None = None
+    reasoning: str | None = None  # the separate reasoning a server sent beside the response, if any
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class ScoredSample:
     verdict: Verdict
     finish_reason: str | None = None
     output_tokens: int | None = None
+    language: LanguageMix | None = None
+    response_chars: int | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -43,13 +47,15 @@ class ScoredSample:
             "rule": self.verdict.rule,
             "found_by": self.verdict.found_by,
             "error": self.verdict.error,
+            "language_mixed": None if self.language is None else self.language.mixed,
         }
 
     def outcome(self) -> SampleOutcome:
         v = self.verdict
         return sample_outcome(
-            self.problem_id, self.sample_index, v.extracted, v.correct, v.error, self.finish_reason, self.output_tokens
-        )
+            self.problem_id, self.sample_index, v.extracted, v.correct, v.error, self.finish_reason, self.output_tokens,
+            self.language, self.response_chars,
+        )  # fmt: skip
 
 
 def sample_outcome(
@@ -60,6 +66,8 @@ def sample_outcome(
     error: str | None,
     finish_reason: str | None,
     output_tokens: int | None,
+    language: LanguageMix | None = None,
+    response_chars: int | None = None,
 ) -> SampleOutcome:
     """What metrics need from a verified sample. A verifier error counts only when there was an answer to check."""
     return SampleOutcome(
@@ -70,7 +78,14 @@ def sample_outcome(
         truncated=None if finish_reason is None else finish_reason == "length",
         error=error is not None and extracted is not None,
         output_tokens=output_tokens,
+        language_mixed=None if language is None else language.mixed,
+        mixed_scripts=None if language is None else language.pair,
+        response_chars=response_chars,
     )
+
+
+def response_length(text: str, reasoning: str | None) -> int:
+    return len(text) + len(reasoning or "")
 
 
 @dataclass(frozen=True)
@@ -104,7 +119,8 @@ class ScoreReport:
 
 
 def read_generations(path: Path) -> list[Generation]:
-    """Read `problem_id`, `response` and optional `sample_index`, `finish_reason`, `output_tokens` per line.
+    """Read `problem_id`, `response` and optional `sample_index`, `finish_reason`, `output_tokens` and `reasoning`
+    (the thinking a server sent apart from the response) per line.
 
     Without `sample_index`, samples are numbered per problem in file order.
     """
@@ -130,6 +146,9 @@ def read_generations(path: Path) -> list[Generation]:
             index = next_index.get(pid, 0)
         next_index[pid] = max(next_index.get(pid, 0), index + 1)
         tokens = row.get("output_tokens")
+        reasoning = row.get("reasoning")
+        if reasoning is not None and not isinstance(reasoning, str):
+            raise EvalkitError(f"{path}: record {line} has a non-text `reasoning`")
         generations.append(
             Generation(
                 problem_id=pid,
@@ -137,6 +156,7 @@ def read_generations(path: Path) -> list[Generation]:
                 response=row["response"],
                 finish_reason=row.get("finish_reason"),
                 output_tokens=int(tokens) if isinstance(tokens, (int, float)) else None,
+                reasoning=reasoning,
             )
         )
     if not generations:
@@ -179,9 +199,10 @@ def verify_generations(
     truncated = [g.finish_reason == "length" for g in generations]
     verdicts = verifier.check_many([(g.response, gold[g.problem_id]) for g in generations], truncated)
     return tuple(
-        ScoredSample(g.problem_id, g.sample_index, v, g.finish_reason, g.output_tokens)
+        ScoredSample(g.problem_id, g.sample_index, v, g.finish_reason, g.output_tokens,
+                     measure(g.response, g.reasoning), response_length(g.response, g.reasoning))
         for g, v in zip(generations, verdicts)
-    )
+    )  # fmt: skip
 
 
 def score(
@@ -209,7 +230,7 @@ def score(
 def generations_of_run(records: Sequence[Any]) -> list[Generation]:
     """Stored run samples (store.SampleRecord) as generations, to verify them again."""
     return [
-        Generation(r.problem_id, r.sample_index, r.text, r.finish_reason, r.output_tokens)
+        Generation(r.problem_id, r.sample_index, r.text, r.finish_reason, r.output_tokens, r.reasoning)
         for r in sorted(records, key=lambda r: (r.problem_id, r.sample_index))
     ]
 
@@ -260,9 +281,10 @@ def save_scored_run(
         return by_key[(g.problem_id, g.sample_index)].verdict.to_dict()
 
     samples = [
-        SampleRecord(g.problem_id, g.sample_index, g.response, g.finish_reason, None, g.output_tokens, None)
+        SampleRecord(g.problem_id, g.sample_index, g.response, g.finish_reason, None, g.output_tokens, None,
+                     reasoning=g.reasoning)
         for g in generations
-    ]
+    ]  # fmt: skip
     verdicts = [
         VerdictRecord(
             g.problem_id, g.sample_index, report.rules, by_key[(g.problem_id, g.sample_index)].verdict.to_dict()

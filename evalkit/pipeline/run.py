@@ -24,11 +24,12 @@ from evalkit.data.datasets import Dataset
 from evalkit.data.prompts import PromptTemplate
 from evalkit.errors import EvalkitError
 from evalkit.metrics import Metrics, SampleOutcome, compute
-from evalkit.pipeline.rescore import sample_outcome
+from evalkit.pipeline.rescore import response_length, sample_outcome
 from evalkit.pipeline.verification import VerificationBeside
 from evalkit.provenance import now_iso, package_versions
 from evalkit.store import ENGINE_LOG, MANIFEST, RunContents, RunWriter, SampleRecord, check_run_dir, read_manifest
 from evalkit.verify import Verdict, Verifier
+from evalkit.verify.mixing import measure
 from evalkit.verify.pool import LOWEST_NICENESS
 
 # Verification workers run at the lowest CPU priority during a run: on a machine where the engine uses the
@@ -141,6 +142,8 @@ def to_outcome(record: SampleRecord, verdict: dict[str, Any] | None) -> SampleOu
         verdict.get("error"),
         record.finish_reason,
         record.output_tokens,
+        measure(record.text, record.reasoning),
+        response_length(record.text, record.reasoning),
     )
 
 

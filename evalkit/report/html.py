@@ -1,7 +1,7 @@
-"""The leaderboard as one self-contained HTML page: avg@n with intervals beside the reported numbers, accuracy along
-each training run (by step, and by hours when a train log gives them), pass@k, per-problem solve rates, and the
-sortable, filterable table linking every run to its samples. No network; every piece of model or user text is
-escaped; the small inline script only sorts and filters, and the page reads the same without it."""
+"""The leaderboard as one self-contained HTML page: avg@n with intervals beside the reported numbers, each training
+run's checkpoints (evalkit.report.training_page), pass@k, per-problem solve rates, and the sortable, filterable table
+linking every run to its samples. No network; every piece of model or user text is escaped; the small inline script
+only sorts and filters, and the page reads the same without it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from typing import Any
 import pandas as pd
 
 from evalkit import __version__
-from evalkit.report.leaderboard import RunRecord, sweep_rows
+from evalkit.report import training_page
+from evalkit.report.leaderboard import RunRecord, training_runs
 from evalkit.report.svg import Dot, Series, dot_whisker, heatmap, line_chart
 from evalkit.report.tables import MARKDOWN_COLUMNS, NUMERIC, display_rows
+from evalkit.report.training import StepComparison, timelines
 from evalkit.report.trainlog import StepCost
 
 STYLE = """
@@ -257,39 +259,6 @@ def reported_vs_rescored(frame: pd.DataFrame, runs: Sequence[RunRecord], links: 
     return f'<div class="scroll">{table}</div>'
 
 
-def _sweep_charts(runs: Sequence[RunRecord], dataset: str, train_logs: Mapping[str, Sequence[StepCost]]) -> str:
-    sweeps = sweep_rows(runs, dataset)
-    if not sweeps:
-        return (
-            "<p class='note'>No checkpoint sweep yet: run or import several checkpoints of one training run "
-            "(paths like …/global_step_120, …/checkpoint-500, …/iter_0000100) to see accuracy along training.</p>"
-        )
-
-    def series(name: str, points: Sequence[tuple[float, float, float, float]]) -> Series:
-        return Series(name, [(x, avg) for x, avg, _, _ in points], [(low, high) for _, _, low, high in points])
-
-    charts = [line_chart([series(name, points) for name, points in sweeps.items()], "accuracy against training step",
-                         "training step", "avg@n (%)", y_range=None)]  # fmt: skip
-    for unit, label in (("hours", "training hours"), ("gpu_hours", "GPU hours")):
-        timed = []
-        for name, points in sweeps.items():
-            costs = {c.step: getattr(c, unit) for c in train_logs.get(name, ())}
-            placed = [(costs[step], avg, low, high) for step, avg, low, high in points if costs.get(step) is not None]
-            if placed:
-                timed.append(series(name, sorted(placed)))
-        if timed:
-            charts.append(line_chart(timed, f"accuracy against {label}", label, "avg@n (%)", y_range=None))
-    note = ""
-    if not train_logs:
-        note = ("<p class='note'>Give each sweep's training cost (<code>--train-log RUN=steps.csv</code> with "
-                "<code>step,hours[,gpu_hours]</code>) to see the same curves against hours: fewer steps is not less "
-                "training when each step samples more.</p>")  # fmt: skip
-    points = sum(len(p) for p in sweeps.values())
-    intro = (f"<p class='note'>{len(sweeps)} training run{'s' if len(sweeps) > 1 else ''}, {points} checkpoints; "
-             "the band is each checkpoint's 95% interval.</p>")  # fmt: skip
-    return intro + '<div class="charts">' + "".join(f"<div>{c}</div>" for c in charts) + "</div>" + note
-
-
 def _pass_at_k_chart(runs: Sequence[RunRecord]) -> str:
     series = []
     for run in runs:
@@ -370,7 +339,7 @@ def _table(frame: pd.DataFrame, links: Mapping[str, str]) -> str:
 
 def _stats(frame: pd.DataFrame, runs: Sequence[RunRecord], dataset: str) -> str:
     kinds = frame["kind"].fillna("").map(_kind_class).value_counts()
-    sweeps = sweep_rows(runs, dataset)
+    sweeps = training_runs(runs, dataset)
     items = [(int(kinds.get("measured", 0)), "measured runs"), (int(kinds.get("imported", 0)), "imported runs"),
              (int(kinds.get("scored-generations", 0)), "scored generation files"),
              (int(kinds.get("reported", 0)), "reported numbers"), (len(sweeps), "training runs")]  # fmt: skip
@@ -385,11 +354,15 @@ def page(
     dataset: str,
     train_logs: Mapping[str, Sequence[StepCost]] | None = None,
     sample_links: Mapping[str, str] | None = None,
+    comparisons: Sequence[StepComparison] = (),
 ) -> str:
-    """The whole page. `sample_links` maps a run's path to its samples page (relative to this page)."""
+    """The whole page. `sample_links` maps a run's path to its samples page (relative to this page); `comparisons`
+    are checkpoint comparisons asked for (`--compare-steps`), shown beside each training run's default ones."""
     links = dict(sample_links or {})
     kept = set(frame["run"].dropna())
     shown = [run for run in runs if run.dataset == dataset and str(run.path) in kept]
+    curves = training_runs(shown, dataset)
+    training = training_page.section(curves, timelines(curves, train_logs or {}), comparisons, links)
     sections = [
         ("overview", "At a glance", "<p class='note'>Every row with a number. Dots are evalkit's avg@n over the "
          "problems (percent) with its 95% bootstrap interval; diamonds are the numbers reported for the same model "
@@ -398,7 +371,7 @@ def page(
         ("reported", "Reported vs re-scored", "<p class='note'>For every run that carries a reported number: that "
          "number, evalkit's own score of the same samples or protocol, and the difference (a source that rounds is "
          "compared at its own precision).</p>" + reported_vs_rescored(frame, shown, links)),
-        ("training", "Along training", _sweep_charts(shown, dataset, train_logs or {})),
+        ("training", "Along training", training),
         ("passk", "pass@k", _pass_at_k_chart(shown)),
         ("problems", "Per problem", f'<div class="scroll">{_heatmap(shown, links)}</div>'),
         ("table", "All rows", "<p class='note'>Protocols differ between rows: compare temperature, top-p, max "
@@ -412,7 +385,7 @@ def page(
             '<html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>evalkit leaderboard: {escape(dataset)}</title>",
-            f"<style>{STYLE}</style></head><body>",
+            f"<style>{STYLE}{training_page.STYLE}</style></head><body>",
             f'<header class="top"><h1>evalkit leaderboard: {escape(dataset)}</h1>',
             "<p class='note'>Measured rows are evalkit runs; imported rows are other harnesses' published outputs "
             "verified again by evalkit; reported rows are published numbers with their source.</p>",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ PASS_KS = (1, 8, 32)
 COLUMNS = [
     "model", "family", "base", "kind", "avg", "avg_ci_low", "avg_ci_high", "n", "pass@1", "pass@8", "pass@32",
     "maj", "temperature", "top_p", "max_tokens", "template", "template_sha", "verifier", "truncated",
-    "mean_output_tokens", "cost_usd", "reported", "reported_metric", "difference", "step", "run_name", "preset",
-    "evalkit", "vllm", "source", "run", "notes",
+    "mean_output_tokens", "language_mixed", "cost_usd", "reported", "reported_metric", "difference", "step",
+    "run_name", "preset", "evalkit", "vllm", "source", "run", "notes",
 ]  # fmt: skip
 # Findings of an import, as the table's notes column says them.
 FINDING_NOTES = {
@@ -156,6 +157,7 @@ def measured_row(run: RunRecord, presets_by_name: dict[str, Preset]) -> dict[str
         "verifier": m.get("verifier"),
         "truncated": _pct(metrics["truncated"] / metrics["samples"]) if metrics.get("truncated") is not None else None,
         "mean_output_tokens": round(metrics["mean_output_tokens"], 1) if metrics.get("mean_output_tokens") else None,
+        "language_mixed": _pct(mixed_share(metrics)),
         "cost_usd": run.results.get("cost_usd"),  # runs on a priced API (--price-input/--price-output)
         "reported": reported,
         "reported_metric": reported_metric,
@@ -172,6 +174,13 @@ def measured_row(run: RunRecord, presets_by_name: dict[str, Preset]) -> dict[str
     for k in PASS_KS:
         row[f"pass@{k}"] = _pct(metrics["pass_at"].get(str(k))) if k <= n else None
     return row
+
+
+def mixed_share(metrics: dict[str, Any]) -> float | None:
+    """The share of judged samples whose reasoning mixes languages; None when no sample was judged (or the run was
+    scored before evalkit measured it)."""
+    judged, mixed = metrics.get("language_judged") or 0, metrics.get("language_mixed")
+    return mixed / judged if judged and mixed is not None else None
 
 
 def reported_rows(presets: Sequence[Preset], dataset: str) -> list[dict[str, Any]]:
@@ -230,16 +239,117 @@ def build(
     return frame.loc[order].reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """One evaluated checkpoint of a training run, as its run's manifest and results.json describe it (percentages
+    in points; None where the run does not know)."""
+
+    training_run: str
+    step: int
+    run: RunRecord
+    n: int
+    avg: float
+    ci_low: float
+    ci_high: float
+    pass_at: dict[int, float]
+    maj_at: dict[int, float]
+    mean_output_tokens: float | None
+    mean_response_chars: float | None
+    truncated: float | None
+    language_mixed: float | None
+    language_judged: int
+    written_at: datetime | None  # when the checkpoint's weights were written (manifest `checkpoint.written_at`)
+
+
+def _written_at(checkpoint: dict[str, Any]) -> datetime | None:
+    """The manifest's UTC ISO-8601 time, or None when absent or unreadable (a clock is no reason to drop a run)."""
+    text = checkpoint.get("written_at")
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def checkpoint_of(run: RunRecord) -> Checkpoint | None:
+    """The run as a checkpoint of a training run, or None when it names no step or no training run.
+
+    The step and the training run's name come from the manifest's top-level `checkpoint_step` and `labels.run_name`,
+    else from its `checkpoint` record (written by `evalkit sweep`).
+    """
+    m = run.manifest
+    recorded = m.get("checkpoint") if isinstance(m.get("checkpoint"), dict) else {}
+    step = m.get("checkpoint_step") if m.get("checkpoint_step") is not None else recorded.get("step")
+    name = (m.get("labels") or {}).get("run_name") or recorded.get("training_run")
+    if step is None or not name:
+        return None
+    metrics = run.results["metrics"]
+    samples = metrics.get("samples") or 0
+    truncated = metrics.get("truncated")
+    mixed = mixed_share(metrics)
+    return Checkpoint(
+        training_run=str(name),
+        step=int(step),
+        run=run,
+        n=metrics["n"],
+        avg=100 * metrics["avg"],
+        ci_low=100 * metrics["avg_ci"]["low"],
+        ci_high=100 * metrics["avg_ci"]["high"],
+        pass_at={int(k): 100 * v for k, v in metrics.get("pass_at", {}).items()},
+        maj_at={int(k): 100 * v for k, v in metrics.get("maj_at", {}).items()},
+        mean_output_tokens=metrics.get("mean_output_tokens"),
+        mean_response_chars=metrics.get("mean_response_chars"),
+        truncated=100 * truncated / samples if truncated is not None and samples else None,
+        language_mixed=None if mixed is None else 100 * mixed,
+        language_judged=metrics.get("language_judged") or 0,
+        written_at=_written_at(recorded),
+    )
+
+
+def _protocol(run: RunRecord) -> tuple[Any, ...]:
+    """What makes two evaluations of one checkpoint measure different things (n only changes the precision)."""
+    m = run.manifest
+    sampling = m.get("sampling") or {}
+    return (m["template"].get("name"), m.get("verifier"), sampling.get("temperature"), sampling.get("top_p"),
+            sampling.get("max_tokens"))  # fmt: skip
+
+
+def _protocol_label(protocol: tuple[Any, ...]) -> str:
+    template, verifier, temperature, top_p, max_tokens = protocol
+    return f"{template}, T={temperature}, top-p={top_p}, {max_tokens} tokens, {verifier}"
+
+
+def training_runs(runs: Sequence[RunRecord], dataset: str) -> dict[str, list[Checkpoint]]:
+    """The checkpoints of each training run on `dataset`, in step order, keyed by the curve's name.
+
+    A training run evaluated under two protocols (another template, temperature, top-p, token budget or verifier)
+    becomes one curve per protocol, named `RUN (protocol)`: one line through both would draw a change of protocol as
+    a change of the model. A step evaluated twice under one protocol keeps the evaluation with more samples.
+    """
+    grouped: dict[str, dict[tuple[Any, ...], dict[int, Checkpoint]]] = {}
+    for run in runs:
+        point = checkpoint_of(run) if run.dataset == dataset else None
+        if point is None:
+            continue
+        steps = grouped.setdefault(point.training_run, {}).setdefault(_protocol(run), {})
+        kept = steps.get(point.step)
+        if kept is None or point.run.results["metrics"].get("samples", 0) > kept.run.results["metrics"].get(
+            "samples", 0
+        ):
+            steps[point.step] = point
+    curves: dict[str, list[Checkpoint]] = {}
+    for name, protocols in sorted(grouped.items()):
+        for protocol, steps in protocols.items():
+            label = name if len(protocols) == 1 else f"{name} ({_protocol_label(protocol)})"
+            curves[label] = [c for _, c in sorted(steps.items())]
+    return dict(sorted(curves.items()))
+
+
 def sweep_rows(runs: Sequence[RunRecord], dataset: str) -> dict[str, list[tuple[int, float, float, float]]]:
     """Accuracy against training step, per training run: {run name: [(step, avg, ci low, ci high), ...]}."""
-    sweeps: dict[str, list[tuple[int, float, float, float]]] = {}
-    for run in runs:
-        step = run.manifest.get("checkpoint_step")
-        name = run.manifest.get("labels", {}).get("run_name")
-        if run.dataset != dataset or step is None or not name:
-            continue
-        metrics = run.results["metrics"]
-        sweeps.setdefault(name, []).append(
-            (int(step), 100 * metrics["avg"], 100 * metrics["avg_ci"]["low"], 100 * metrics["avg_ci"]["high"])
-        )
-    return {name: sorted(points) for name, points in sorted(sweeps.items())}
+    return {
+        name: [(c.step, c.avg, c.ci_low, c.ci_high) for c in checkpoints]
+        for name, checkpoints in training_runs(runs, dataset).items()
+    }

@@ -9,10 +9,17 @@ import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.report.html import page
-from evalkit.report.leaderboard import RunRecord, sweep_rows
+from evalkit.report.leaderboard import RunRecord, training_runs
 from evalkit.report.samples import load_view
 from evalkit.report.samples_page import page_name, samples_page
-from evalkit.report.tables import reported_vs_rescored_markdown, sweep_markdown, to_csv, to_markdown
+from evalkit.report.tables import (
+    comparisons_markdown,
+    reported_vs_rescored_markdown,
+    sweep_markdown,
+    to_csv,
+    to_markdown,
+)
+from evalkit.report.training import StepComparison, default_comparisons, timelines, with_chosen
 from evalkit.report.trainlog import StepCost
 from evalkit.store import write_text_atomic
 
@@ -49,7 +56,10 @@ def write(
     formats: Sequence[str],
     train_logs: Mapping[str, Sequence[StepCost]] | None = None,
     samples: bool = True,
+    comparisons: Sequence[StepComparison] = (),
 ) -> list[Path]:
+    """The leaderboard in each format; `comparisons` are checkpoint comparisons asked for (`--compare-steps`), shown
+    after each training run's default ones in the markdown and on the page."""
     unknown = [fmt for fmt in formats if fmt not in ("csv", "md", "html")]
     if unknown:
         raise EvalkitError(f"unknown format {unknown[0]!r}; choose csv, md or html")
@@ -62,16 +72,19 @@ def write(
         if fmt == "csv":
             write_text_atomic(path, to_csv(frame))
         elif fmt == "md":
-            sweeps = sweep_markdown(sweep_rows(runs, dataset))
+            curves = training_runs(runs, dataset)
+            sweeps = sweep_markdown(curves, timelines(curves, train_logs or {}))
             compared = reported_vs_rescored_markdown(frame)
             text = to_markdown(frame) + (f"\n### Reported vs re-scored\n\n{compared}" if compared else "")
             text += f"\n### Accuracy by training step\n\n{sweeps}" if sweeps else ""
+            steps = comparisons_markdown(with_chosen(default_comparisons(curves), comparisons))
+            text += f"\n### Later checkpoints against earlier ones\n\n{steps}" if steps else ""
             write_text_atomic(path, text)
         elif fmt == "html":
             kept = set(frame["run"].dropna())
             shown = [run for run in runs if run.dataset == dataset and str(run.path) in kept]
             links = write_samples_pages(shown, out_dir, dataset) if samples else {}
-            write_text_atomic(path, page(frame, runs, dataset, train_logs, links))
+            write_text_atomic(path, page(frame, runs, dataset, train_logs, links, comparisons))
             if samples:
                 written.append(samples_dir(out_dir, dataset))
         else:

@@ -62,6 +62,7 @@ class Series:
     label: str
     points: Sequence[tuple[float, float]]  # (x, y)
     errors: Sequence[tuple[float, float]] | None = None  # (low, high) per point, drawn as a band
+    color: str | None = None  # default: the palette's colour for the series' place in the chart
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -88,10 +89,14 @@ def line_chart(
     y_range: tuple[float, float] | None = (0.0, 100.0),
     width: int = 720,
     height: int = 360,
+    y_max: float | None = 100.0,
+    x_span: tuple[float, float] | None = None,
 ) -> str:
     """Lines with a marker per point and, where a series has intervals, a shaded band; x on log2 when asked.
 
-    `y_range=None` fits the y axis to the data (with its bands), padded to round ticks.
+    `y_range=None` fits the y axis to the data (with its bands), padded to round ticks, from 0 up to `y_max` at
+    most (percentages; None for quantities without a ceiling, such as token counts). `x_span` widens the x axis to
+    cover those values too, so charts side by side share one x axis even where a series has no points.
     """
     legend_rows = len(series)
     left, right, top, bottom = 52, 16, 34, 46 + 16 * legend_rows
@@ -101,14 +106,18 @@ def line_chart(
     if not xs:
         return ""
     fx = (lambda v: math.log2(v)) if log2_x else (lambda v: v)
-    x_low, x_high = min(map(fx, xs)), max(map(fx, xs))
+    span = [*xs, *(x_span or ())]
+    x_low, x_high = min(map(fx, span)), max(map(fx, span))
     if x_high == x_low:
         x_low, x_high = x_low - 1, x_high + 1
     if y_range is None:
         values = [y for s in series for _, y in s.points] + [v for s in series for pair in s.errors or () for v in pair]
-        ticks = _ticks(max(0.0, min(values) - 2), min(100.0, max(values) + 2))
-        step = ticks[1] - ticks[0] if len(ticks) > 1 else 10.0
-        y_low, y_high = max(0.0, ticks[0] - step), min(100.0, ticks[-1] + step)
+        # Percent axes are padded by 2 points; others by a twentieth of the data's range.
+        pad = 2.0 if y_max is not None else 0.05 * ((max(values) - min(values)) or max(values) or 20.0)
+        ceiling = math.inf if y_max is None else y_max
+        ticks = _ticks(max(0.0, min(values) - pad), min(ceiling, max(values) + pad))
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else (10.0 if y_max is not None else pad)
+        y_low, y_high = max(0.0, ticks[0] - step), min(ceiling, ticks[-1] + step)
     else:
         y_low, y_high = y_range
 
@@ -124,7 +133,7 @@ def line_chart(
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{tick:g}</text>')
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="{AXIS}"/>')
-    x_ticks = sorted(set(xs)) if log2_x else _ticks(min(xs), max(xs), 8)
+    x_ticks = sorted(set(xs)) if log2_x else _ticks(min(span), max(span), 8)
     if len(x_ticks) > 14:
         x_ticks = x_ticks[:: math.ceil(len(x_ticks) / 14)]
     for tick in x_ticks:
@@ -137,7 +146,7 @@ def line_chart(
         f'transform="rotate(-90 13 {top + plot_h / 2})">{escape(y_label)}</text>'
     )
     for i, s in enumerate(series):
-        color = PALETTE[i % len(PALETTE)]
+        color = s.color or PALETTE[i % len(PALETTE)]
         if s.errors and len(s.points) > 1:
             pairs = list(zip(s.points, s.errors))
             upper = " ".join(f"{px(x):.1f},{py(high):.1f}" for (x, _), (_, high) in pairs)

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from evalkit.errors import EvalkitError
 from evalkit.store import write_text_atomic
 
+if TYPE_CHECKING:
+    from evalkit.report.leaderboard import Checkpoint
+    from evalkit.report.training import StepComparison, Timeline
+
 MARKDOWN_COLUMNS = [
     ("model", "model"), ("family", "family"), ("kind", "kind"), ("avg@n", "avg"), ("95% CI", "ci"),
     ("n", "n"), ("pass@1", "pass@1"), ("pass@8", "pass@8"), ("pass@32", "pass@32"), ("maj@n", "maj"),
     ("T", "temperature"), ("top-p", "top_p"), ("max tokens", "max_tokens"), ("template", "template"),
     ("template sha", "template_sha"), ("verifier", "verifier"), ("truncated %", "truncated"),
-    ("mean out tokens", "mean_output_tokens"), ("reported", "reported_text"), ("Δ vs reported", "difference"),
+    ("mean out tokens", "mean_output_tokens"), ("lang-mixed %", "language_mixed"), ("reported", "reported_text"),
+    ("Δ vs reported", "difference"),
     ("step", "step"), ("notes", "notes"), ("evalkit", "evalkit"), ("vLLM", "vllm"), ("source", "source"),
 ]  # fmt: skip
 
@@ -197,18 +202,46 @@ def update_readme(
 
 
 NUMERIC = {"avg", "n", "pass@1", "pass@8", "pass@32", "maj", "temperature", "top_p", "max_tokens", "truncated",
-           "mean_output_tokens", "difference", "step"}  # fmt: skip
+           "mean_output_tokens", "language_mixed", "difference", "step"}  # fmt: skip
 
 
 def to_csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False)
 
 
-def sweep_markdown(sweeps: dict[str, list[tuple[int, float, float, float]]]) -> str:
-    if not sweeps:
+def _number(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def sweep_markdown(curves: Mapping[str, Sequence[Checkpoint]], timelines: Mapping[str, Timeline] | None = None) -> str:
+    """Each checkpoint of each training run: accuracy with its interval, maj@n, hours (when known), response length,
+    truncation and the share of judged samples whose reasoning mixes languages."""
+    if not curves:
         return ""
-    lines = ["| training run | step | avg@n | 95% CI |", "|---|---:|---:|---:|"]
-    for name, points in sweeps.items():
-        for step, avg, low, high in points:
-            lines.append(f"| {_md_escape(name)} | {step} | {avg:.1f} | {low:.1f}–{high:.1f} |")
+    lines = ["| training run | step | avg@n | 95% CI | n | maj@n | hours | mean out tokens | truncated % | "
+             "lang-mixed % |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for name, checkpoints in curves.items():
+        timeline = (timelines or {}).get(name)
+        for c in checkpoints:
+            hours = timeline.hours.get(c.step) if timeline else None
+            cells = [_md_escape(name), str(c.step), f"{c.avg:.1f}", f"{c.ci_low:.1f}–{c.ci_high:.1f}", str(c.n),
+                     _number(c.maj_at.get(c.n)), _number(hours, 2), _number(c.mean_output_tokens, 0),
+                     _number(c.truncated), _number(c.language_mixed)]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def comparisons_markdown(comparisons: Sequence[StepComparison]) -> str:
+    """Later checkpoints against earlier ones: the paired difference, its interval, and what it means."""
+    if not comparisons:
+        return ""
+    lines = ["| training run | compared | later step | earlier step | Δ (points) | 95% interval | later is |",
+             "|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
+    for c in comparisons:
+        r = c.result
+        numbers = ["", ""] if r is None else [f"{100 * r.difference:+.1f}",
+                                              f"{100 * r.ci.low:+.1f} to {100 * r.ci.high:+.1f}"]  # fmt: skip
+        verdict = c.verdict if r is not None else f"not compared: {c.problem}"
+        cells = [_md_escape(c.curve), c.reason, str(c.later.step), str(c.earlier.step), *numbers, _md_escape(verdict)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -50,8 +50,15 @@ def counts_line(metrics: Metrics) -> str:
     samples = f"{metrics.n} sample{'s' if metrics.n > 1 else ''}"
     return (
         f"{metrics.problems} problems × {samples} · no answer {metrics.no_answer} · "
-        f"verifier errors {metrics.errors} · truncated {truncated}{tokens}"
+        f"verifier errors {metrics.errors} · truncated {truncated}{tokens}{_mixing(metrics, ' · ')}"
     )
+
+
+def _mixing(metrics: Metrics, before: str = "") -> str:
+    """ "mixes languages 2 of 30 judged": the samples whose reasoning mixes writing systems, when any was judged."""
+    if metrics.language_mixed is None:
+        return ""
+    return f"{before}mixes languages {metrics.language_mixed} of {metrics.language_judged} judged"
 
 
 def rules_table(reports: Sequence[ScoreReport]) -> Table:
@@ -116,6 +123,9 @@ def run_summary(metrics: Metrics, generation: dict, run_dir: str, cost: dict | N
     table.add_row("no answer", f"{pct(metrics.no_answer / metrics.samples)}%", "")
     if metrics.mean_output_tokens is not None:
         table.add_row("mean output tokens", f"{metrics.mean_output_tokens:.0f}", "")
+    if metrics.language_mixed is not None:
+        share = pct(metrics.language_mixed / metrics.language_judged)
+        table.add_row("reasoning mixes languages", f"{share}%", f"of {metrics.language_judged} judged")
     table.add_row("wall time", f"{generation['wall_time_s']:.1f} s", "")
     if generation.get("tokens_per_s") is not None:
         table.add_row("tokens/s", f"{generation['tokens_per_s']:.1f}", "")
@@ -179,6 +189,19 @@ def leaderboard_table(frame, limit: int = 40) -> Table:
     for cells in display_rows(frame)[:limit]:
         table.add_row(*(cells.get(key, "") for _, key in columns))
     return table
+
+
+def step_comparison(comparison) -> str:
+    """One line per checkpoint comparison (`--compare-steps`): later minus earlier, its interval and what it means."""
+    head = f"{comparison.curve}: step {comparison.later.step} vs {comparison.earlier.step}"
+    result = comparison.result
+    if result is None:
+        return f"{head}: not compared ({comparison.problem})"
+    return (
+        f"{head}: {100 * result.avg_a:.1f}% vs {100 * result.avg_b:.1f}%, {100 * result.difference:+.1f} points, "
+        f"{round(result.confidence * 100)}% CI [{100 * result.ci.low:+.1f}, {100 * result.ci.high:+.1f}] → "
+        f"{comparison.verdict}"
+    )
 
 
 def comparison(result, name_a: str, name_b: str) -> str:
