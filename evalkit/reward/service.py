@@ -39,8 +39,10 @@ class VerifierService:
 
     A Verifier is not thread-safe (it streams checks through its worker pool from one thread). Trainers call rewards
     from thread pools, background event loops and HTTP handlers at once, so every call goes through this thread: the
-    checks of concurrent calls share the workers and run in parallel, and a check that runs out of CPU time delays
-    only the call it belongs to. No signal is used anywhere, so it works off the main thread.
+    checks of concurrent calls share the workers and run in parallel. A check that runs out of CPU time holds up its
+    own call, and the symbolic checks that went to its worker in the same batch (they run again on a new worker once
+    it is killed); calls decided without a worker, as integer answers are, are never held up. No signal is used
+    anywhere, so it works off the main thread.
     """
 
     def __init__(self, rules: str, timeout: float, workers: int | None = None) -> None:
@@ -175,14 +177,41 @@ def shared_service(rules: str, timeout: float, workers: int | None = None) -> Ve
     Keyed by process id as well: a process forked from one that scored rewards has none of its threads, so it
     starts its own service instead of waiting on a copy whose thread does not exist.
     """
-    key = (os.getpid(), rules, timeout, workers)
+    pid = os.getpid()
+    key = (pid, rules, timeout, workers)
     with _services_lock:
         service = _services.get(key)
         if service is None:
+            inherited = [k for k in _services if k[0] != pid]
+            if inherited:
+                # Forked from a process that scored: its services' threads and workers are the parent's. They are
+                # forgotten, never closed (that would kill the parent's workers), and so is its fork server.
+                for stale in inherited:
+                    del _services[stale]
+                _forget_parents_fork_server()
             if not _services:
                 atexit.register(close_services)
             service = _services[key] = VerifierService(rules, timeout, workers)
         return service
+
+
+def _forget_parents_fork_server() -> None:
+    """Let this forked process start a fork server of its own for its workers.
+
+    multiprocessing keeps one fork server per process and, after a fork, the child still holds its parent's: asking
+    whether it runs (waitpid) fails in the child, which is not its parent, so no worker could start.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    if server is None or getattr(server, "_forkserver_pid", None) is None:
+        return
+    with contextlib.suppress(OSError, TypeError):
+        os.close(server._forkserver_alive_fd)  # this copy alone would keep the parent's fork server alive
+    server._forkserver_alive_fd = None
+    server._forkserver_address = None
+    server._forkserver_pid = None
+    server._lock = threading.Lock()  # another thread of the parent may have held it when the fork happened
 
 
 def close_services() -> None:
