@@ -17,8 +17,8 @@ its workers already started (no verdict cached from an earlier adapter):
   then the whole batch in one POST (before 0.11);
 - baseline: `trl.rewards.accuracy_reward` (math-verify, in this main thread where its signal timeouts work).
 
-It prints each path's seconds and rewards per second, how many checks ran out of CPU time, and how many rewards
-differ from evalkit's.
+It prints each path's seconds and rewards per second, and how many rewards differ from evalkit's (the baseline's
+None, a gold math-verify could not parse, counted apart).
 """
 
 from __future__ import annotations
@@ -145,10 +145,11 @@ def main() -> None:
         baseline = accuracy_reward(completions, golds)
         results["baseline: TRL accuracy_reward (math-verify)"] = (time.perf_counter() - start, baseline)
 
-    print(f"{'path':46} {'seconds':>8} {'rewards/s':>10} {'differ from evalkit':>20}")
+    print(f"{'path':46} {'seconds':>8} {'rewards/s':>10} {'differ from evalkit':>20} {'None (skipped)':>15}")
     for name, (seconds, rewards) in results.items():
-        differ = sum(a != b for a, b in zip(rewards, reference))
-        print(f"{name:46} {seconds:8.2f} {len(rewards) / seconds:10.1f} {differ:20d}")
+        differ = sum(a is not None and a != b for a, b in zip(rewards, reference))
+        skipped = sum(a is None for a in rewards)
+        print(f"{name:46} {seconds:8.2f} {len(rewards) / seconds:10.1f} {differ:20d} {skipped:15d}")
     print(f"evalkit: {sum(reference):.0f} of {len(reference)} right; timeouts counted apart: "
           f"{config_from_environment().describe()}")  # fmt: skip
 

@@ -240,7 +240,7 @@ def _outcome(config: RewardConfig, verdict: Verdict) -> RewardOutcome:
     timed_out = error == "timeout"
     no_gold = "gold" in error
     failed = not timed_out and not no_gold and error.startswith(("crashed", "error"))
-    correct = bool(verdict.correct) and not (timed_out or failed or no_gold)
+    correct = bool(verdict.correct)  # a verdict with an error is never correct
     reward = config.correct_reward if correct else config.wrong_reward
     return RewardOutcome(float(reward), correct, verdict.extracted, timed_out, failed, no_gold)
 
