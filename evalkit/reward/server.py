@@ -140,7 +140,9 @@ async def serve_until_stopped(
         await runner.cleanup()
 
 
-def serve(config: RewardConfig, host: str, port: int, max_request_mb: float, on_ready: Callable[[list[str]], None]):
+def serve(
+    config: RewardConfig, host: str, port: int, max_request_mb: float, on_ready: Callable[[list[str]], None]
+) -> None:
     """Run the server in this thread until SIGTERM or Ctrl-C."""
     if not 0 <= port <= 65535:
         raise EvalkitError(f"--port must be between 0 and 65535, got {port}")
