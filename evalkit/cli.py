@@ -52,6 +52,16 @@ TimeoutOption = Annotated[
 ]
 
 
+TrainedRewardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--trained-reward",
+        help="The reward rule the checkpoint was trained on (dapo, math, math-verify, ...): leaderboards then say "
+        "whether the verifier that scored it is that rule.",
+    ),
+]
+
+
 def _locations() -> DataLocations:
     from evalkit.data.datasets import DataLocations
 
@@ -128,14 +138,19 @@ def score_command(
     ] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Their token budget, for --save.")] = None,
     template_name: Annotated[str | None, typer.Option("--template-name", help="Their prompt, for --save.")] = None,
+    trained_reward: TrainedRewardOption = None,
     workers: WorkersOption = None,
     verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Verify and score responses that already exist: a generations file, or a run's stored samples."""
+    from evalkit.config import check_trained_reward
     from evalkit.pipeline import launch, rescore
     from evalkit.report import terminal
 
     launch.check_verifier_options(workers, verify_timeout)
+    check_trained_reward(trained_reward)
+    if trained_reward is not None and save is None:
+        raise EvalkitError("--trained-reward labels the run that --save DIR writes; add --save")
     if verifier != "all" and verifier not in RULE_SETS:
         raise EvalkitError(f"unknown verifier {verifier!r}; choose one of {', '.join(RULE_SETS)} or all")
     if save is not None and (source.is_dir() or verifier == "all"):
@@ -144,7 +159,7 @@ def score_command(
     rule_sets = list(RULE_SETS) if verifier == "all" else [verifier]
     reports = [rescore.score(records, data, rules, workers=workers, timeout=verify_timeout) for rules in rule_sets]
     if save is not None:
-        labels = {"family": family, "template": template_name}
+        labels = {"family": family, "template": template_name, "trained_reward": trained_reward}
         sampling = {"temperature": temperature, "top_p": None, "max_tokens": max_tokens, "seed": None}
         rescore.save_from_file(source, records, data, reports[0], save, model, origin, labels, sampling)
     if as_json:
@@ -196,10 +211,12 @@ def import_command(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, verify and report; write no run.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per run, for scripts.")] = False,
+    trained_reward: TrainedRewardOption = None,
     workers: WorkersOption = None,
     verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
 ) -> None:
     """Import other harnesses' outputs as runs: re-scored, set beside their own verdicts and reported numbers."""
+    from evalkit.config import check_trained_reward
     from evalkit.data import datasets as ds
     from evalkit.importers import import_outputs
     from evalkit.importers.compare import summary_json
@@ -207,9 +224,10 @@ def import_command(
 
     if verifier not in RULE_SETS:
         raise EvalkitError(f"unknown verifier {verifier!r}; choose one of {', '.join(RULE_SETS)}")
+    check_trained_reward(trained_reward)
     data = ds.load(dataset, _locations())
     summary = import_outputs(paths, data, None if dry_run else output_dir, fmt, verifier, family, workers,
-                             verify_timeout)  # fmt: skip
+                             verify_timeout, trained_reward=trained_reward)  # fmt: skip
     if as_json:
         written = {i: str(d) for i, d in enumerate(summary.run_dirs) if d is not None}
         document = {
@@ -501,6 +519,7 @@ def run_command(
             "--run-name", help="Training run a checkpoint belongs to (default: the path with its step replaced by *)."
         ),
     ] = None,
+    trained_reward: TrainedRewardOption = None,
     workers: WorkersOption = None,
     verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
     wait: Annotated[
@@ -522,7 +541,7 @@ def run_command(
         "base_urls": tuple(base_url) if base_url else None,
         "concurrency": concurrency, "request_timeout": request_timeout, "max_retries": max_retries,
         "api_key_env": api_key_env, "served_model": served_model_name, "family": family, "base": base_model,
-        "run_name": run_name, "idle_timeout": idle_timeout, "stream": stream,
+        "run_name": run_name, "trained_reward": trained_reward, "idle_timeout": idle_timeout, "stream": stream,
         "api_params": launch.parse_key_values(api_param, "--api-param") or None,
         "vllm_extensions": vllm_extensions, "price_input": price_input, "price_output": price_output,
     }  # fmt: skip
@@ -537,6 +556,45 @@ def run_command(
         outcome.metrics, outcome.results["generation"], str(prepared.run_dir), outcome.results.get("cost")
     )
     out.print(summary)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reward-server
+
+
+@app.command("reward-server")
+def reward_server_command(
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port, printed).")],
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for trainer ranks on other machines.")
+    ] = "127.0.0.1",
+    rule: Annotated[str, typer.Option("--rule", help=f"Rule set that judges: {', '.join(RULE_SETS)}.")] = "math",
+    correct_reward: Annotated[float, typer.Option("--correct-reward", help="Reward of a right answer.")] = 1.0,
+    wrong_reward: Annotated[
+        float, typer.Option("--wrong-reward", help="Reward of a wrong answer, a timeout or a missing gold (DAPO: -1).")
+    ] = 0.0,
+    max_request_mb: Annotated[
+        float, typer.Option("--max-request-mb", help="Largest request body accepted (larger ones get 413).")
+    ] = 256.0,
+    workers: WorkersOption = None,
+    verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Serve evalkit's verifier as OpenRLHF's remote reward (--reward.remote_url http://HOST:PORT/get_reward)."""
+    from evalkit.reward.scoring import RewardConfig
+    from evalkit.reward.server import serve
+    from evalkit.reward.service import close_services
+
+    config = RewardConfig(rule, verify_timeout, correct_reward, wrong_reward, workers)
+
+    def ready(addresses: list[str]) -> None:
+        where = ", ".join(f"{a}/get_reward" for a in addresses)
+        err.print(f"evalkit reward server on {where} ({config.describe()}); health at /health", highlight=False)
+
+    try:
+        serve(config, host, port, max_request_mb, ready)
+    finally:
+        close_services()
+    err.print("reward server stopped")
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -296,10 +296,12 @@ def resolve_run(model: str, given: dict[str, Any], preset: Any | None) -> Resolv
             if name in PRESET_FIELDS and value is not None and value != values.get(name):
                 overrides.append(f"{name}={value}")
     values.update({k: v for k, v in given.items() if v is not None})
+    check_trained_reward(given.get("trained_reward"))
     labels = {
         "family": given.get("family") or (preset.family if preset is not None else None),
         "base": given.get("base") or (preset.base if preset is not None else None),
         "run_name": given.get("run_name"),
+        "trained_reward": given.get("trained_reward"),
     }
     backend_fields = {f for f in BackendConfig.__dataclass_fields__}
     backend = BackendConfig(**{k: v for k, v in values.items() if k in backend_fields})
@@ -319,6 +321,19 @@ def resolve_run(model: str, given: dict[str, Any], preset: Any | None) -> Resolv
         labels={k: v for k, v in labels.items() if v},
     )
     return ResolvedRun(config, values["verifier"], bool(preset is not None and preset.embedded))
+
+
+# A reward rule's name as a label: evalkit's own (math, dapo, strict-int) or another's (math-verify, verl:math_dapo).
+_REWARD_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+/-]{0,63}")
+
+
+def check_trained_reward(label: str | None) -> None:
+    """Refuse a --trained-reward that is no rule name (empty, spaces, longer than 64 characters)."""
+    if label is not None and not _REWARD_LABEL.fullmatch(label):
+        raise EvalkitError(
+            f"--trained-reward {label!r} is not a rule name: letters, digits and _.:+/- (up to 64), e.g. dapo, math, "
+            "math-verify"
+        )
 
 
 def protocol_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:

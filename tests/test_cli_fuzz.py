@@ -85,6 +85,7 @@ def command(places: dict[str, str]) -> st.SearchStrategy[list[str]]:
                     "--max-model-len",
                     "--dtype",
                     "--base-url",
+                    "--trained-reward",
                 ]
             ),  # fmt: skip
             v,
@@ -199,10 +200,10 @@ BASELINES = {
         ["--dataset", "-n", "--template", "--temperature", "--top-p", "--max-tokens", "--seed", "--seed-policy",
          "--limit", "--output-dir", "--run-dir", "--verifier", "--api", "--concurrency", "--request-timeout",
          "--max-retries", "--api-key-env", "--served-model-name", "--engine-arg", "--workers", "--verify-timeout",
-         "--max-model-len", "--dtype", "--base-url"],
+         "--max-model-len", "--dtype", "--base-url", "--trained-reward"],
     ),
     "score": (["score", "{generations}"], ["--dataset", "--verifier", "--save", "--workers", "--verify-timeout",
-                                          "--temperature", "--max-tokens", "--model"]),
+                                          "--temperature", "--max-tokens", "--model", "--trained-reward"]),
     "leaderboard": (["leaderboard", "{runs}", "--out", "{fresh}"], ["--dataset", "--format", "--out", "--family",
                                                                      "--sort", "--readme", "--compare-steps"]),
 }  # fmt: skip

@@ -42,8 +42,12 @@ def import_outputs(
     family: str | None = None,
     workers: int | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    trained_reward: str | None = None,
 ) -> ImportSummary:
-    """Import every output file found under `paths` as runs on `dataset`; write them under `output_dir` if given."""
+    """Import every output file found under `paths` as runs on `dataset`; write them under `output_dir` if given.
+
+    `trained_reward` labels every run with the reward rule its model was trained on.
+    """
     scan = detect.scan(paths, fmt)
     if not scan.found:
         looked = ", ".join(map(str, paths))
@@ -62,5 +66,7 @@ def import_outputs(
                     continue
                 result = rescore(imported, verifier)
                 results.append(result)
-                run_dirs.append(write_imported_run(result, output_dir) if output_dir is not None else None)
+                run_dirs.append(
+                    write_imported_run(result, output_dir, trained_reward) if output_dir is not None else None
+                )
     return ImportSummary(tuple(results), tuple(run_dirs), tuple(skipped), scan.companions, scan.skipped)

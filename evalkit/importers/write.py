@@ -37,7 +37,7 @@ def run_dir_name(result: ImportResult, fingerprint: str) -> str:
     return f"{run.dataset.name}__{_slug(run.model)}__{KIND}-{run.source.format}__{digest}"
 
 
-def manifest(result: ImportResult, fingerprint: str) -> dict[str, Any]:
+def manifest(result: ImportResult, fingerprint: str, trained_reward: str | None = None) -> dict[str, Any]:
     run, source = result.run, result.run.source
     protocol = run.protocol()
     stated = protocol["stated"]
@@ -47,7 +47,11 @@ def manifest(result: ImportResult, fingerprint: str) -> dict[str, Any]:
         "kind": KIND,
         "model": run.model,
         "checkpoint_step": run.checkpoint_step,
-        "labels": {k: v for k, v in {"family": run.family, "run_name": run.run_name}.items() if v},
+        "labels": {
+            k: v
+            for k, v in {"family": run.family, "run_name": run.run_name, "trained_reward": trained_reward}.items()
+            if v
+        },
         "preset": None,
         "origin": {
             "path": str(source.path),
@@ -113,8 +117,9 @@ def results(result: ImportResult) -> dict[str, Any]:
     }
 
 
-def write_imported_run(result: ImportResult, output_dir: Path) -> Path:
-    """Write one imported run under `output_dir` and return its directory.
+def write_imported_run(result: ImportResult, output_dir: Path, trained_reward: str | None = None) -> Path:
+    """Write one imported run under `output_dir` and return its directory (labelled with the reward rule its model
+    was trained on, when given).
 
     The directory is derived from the source files, so importing them again rewrites it whole; a directory that
     holds a run of another kind is refused.
@@ -147,5 +152,7 @@ def write_imported_run(result: ImportResult, output_dir: Path) -> Path:
         )
         verdict = verdicts[(sample.problem_id, sample.sample_index)].to_dict()
         verdict_records.append(VerdictRecord(sample.problem_id, sample.sample_index, rules, verdict))
-    replace_derived_run(run_dir, manifest(result, fingerprint), records, verdict_records, results(result))
+    replace_derived_run(
+        run_dir, manifest(result, fingerprint, trained_reward), records, verdict_records, results(result)
+    )
     return run_dir

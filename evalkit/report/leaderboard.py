@@ -23,9 +23,9 @@ from evalkit.store import RESULTS, iter_run_dirs, read_manifest, read_results
 PASS_KS = (1, 8, 32)
 COLUMNS = [
     "model", "family", "base", "kind", "avg", "avg_ci_low", "avg_ci_high", "n", "pass@1", "pass@8", "pass@32",
-    "maj", "temperature", "top_p", "max_tokens", "template", "template_sha", "verifier", "truncated",
-    "mean_output_tokens", "language_mixed", "cost_usd", "reported", "reported_metric", "difference", "step",
-    "run_name", "preset", "evalkit", "vllm", "source", "run", "notes",
+    "maj", "temperature", "top_p", "max_tokens", "template", "template_sha", "verifier", "trained_reward",
+    "judged_by_trained_reward", "truncated", "mean_output_tokens", "language_mixed", "cost_usd", "reported",
+    "reported_metric", "difference", "step", "run_name", "preset", "evalkit", "vllm", "source", "run", "notes",
 ]  # fmt: skip
 # Findings of an import, as the table's notes column says them.
 FINDING_NOTES = {
@@ -139,6 +139,7 @@ def measured_row(run: RunRecord, presets_by_name: dict[str, Preset]) -> dict[str
     reported, reported_metric, difference = _reported(run, preset, n, avg)
     kind = m.get("kind", "measured")
     findings = [f for f in m.get("findings") or [] if f.get("kind") in FINDING_NOTES]
+    trained = labels.get("trained_reward")
     row = {
         "model": m["model"],
         "family": labels.get("family") or (preset.family if preset else None),
@@ -155,6 +156,10 @@ def measured_row(run: RunRecord, presets_by_name: dict[str, Preset]) -> dict[str
         "template": m["template"].get("name"),
         "template_sha": (m["template"].get("sha256") or "")[:10] or None,
         "verifier": m.get("verifier"),
+        # The rule the checkpoint was trained on (--trained-reward), and whether the verifier that scored it is that
+        # rule: a score judged by another rule than the training reward's can disagree with the training curves.
+        "trained_reward": trained,
+        "judged_by_trained_reward": None if not trained else trained == m.get("verifier"),
         "truncated": _pct(metrics["truncated"] / metrics["samples"]) if metrics.get("truncated") is not None else None,
         "mean_output_tokens": round(metrics["mean_output_tokens"], 1) if metrics.get("mean_output_tokens") else None,
         "language_mixed": _pct(mixed_share(metrics)),

@@ -21,9 +21,9 @@ MARKDOWN_COLUMNS = [
     ("model", "model"), ("family", "family"), ("kind", "kind"), ("avg@n", "avg"), ("95% CI", "ci"),
     ("n", "n"), ("pass@1", "pass@1"), ("pass@8", "pass@8"), ("pass@32", "pass@32"), ("maj@n", "maj"),
     ("T", "temperature"), ("top-p", "top_p"), ("max tokens", "max_tokens"), ("template", "template"),
-    ("template sha", "template_sha"), ("verifier", "verifier"), ("truncated %", "truncated"),
-    ("mean out tokens", "mean_output_tokens"), ("lang-mixed %", "language_mixed"), ("reported", "reported_text"),
-    ("Δ vs reported", "difference"),
+    ("template sha", "template_sha"), ("verifier", "verifier"), ("trained reward", "trained_reward_text"),
+    ("truncated %", "truncated"), ("mean out tokens", "mean_output_tokens"), ("lang-mixed %", "language_mixed"),
+    ("reported", "reported_text"), ("Δ vs reported", "difference"),
     ("step", "step"), ("notes", "notes"), ("evalkit", "evalkit"), ("vLLM", "vllm"), ("source", "source"),
 ]  # fmt: skip
 
@@ -54,10 +54,20 @@ def display_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
             cells["reported_text"] = _cell(record.get("reported_metric"))  # NaN in a text column is no text
         else:
             cells["reported_text"] = f"{reported} ({record['reported_metric']})" if reported else ""
+        cells["trained_reward_text"] = trained_reward_text(record)
         diff = record.get("difference")
         cells["difference"] = f"{diff:+.1f}" if _cell(diff) else ""
         rows.append(cells)
     return rows
+
+
+def trained_reward_text(record: dict[str, Any]) -> str:
+    """The training reward's rule and whether the row was judged by it: `dapo (= verifier)`, `dapo (≠ math)`."""
+    trained = _cell(record.get("trained_reward"))
+    if not trained:
+        return ""
+    judged = record.get("judged_by_trained_reward")
+    return f"{trained} (= verifier)" if judged is True else f"{trained} (≠ {_cell(record.get('verifier'))})"
 
 
 def _md_escape(text: str) -> str:
