@@ -75,6 +75,8 @@ class SourceRun:
     keeps_answers: bool = True
     # The prompt template's text, when the source keeps it (its name is protocol["prompt"]).
     prompt_text: str | None = None
+    # Token counts in the file that are not counts (negative, fractional, text), recorded as unknown: said once.
+    token_count_note: str | None = None
 
     def stated_protocol(self) -> dict[str, Any]:
         """The protocol facts the source states; every field it leaves out is None."""

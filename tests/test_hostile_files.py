@@ -1,0 +1,440 @@
+"""Hostile files, one table per surface: compression bombs, token counts that are not counts, verdicts written as
+text, duplicate and over-long lines, byte-order marks, symbolic links out of a folder, damaged inspect logs. Each
+row is a file a user could be handed; each must be read, or refused in one line naming the file, and whatever is
+imported must then be shown, scored and put on a leaderboard like any other run."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import GENERATIONS
+
+from evalkit.data import datasets as ds
+from evalkit.errors import EvalkitError
+from evalkit.importers import files, import_outputs
+from evalkit.importers.detect import scan
+from evalkit.importers.files import ZipMembers
+from evalkit.pipeline import rescore
+from evalkit.report import leaderboard, publish
+from evalkit.report.samples import load_view
+
+PUBLISHED = GENERATIONS / "published"
+PEERS = PUBLISHED / "peer-formats"
+GREEDY = GENERATIONS / "aime24_Qwen_Qwen2.5-Math-7B.jsonl"
+# The longest real response of the published outputs: 167,000 characters of reasoning.
+LONGEST = max(
+    (text for path in PUBLISHED.glob("qwen25-math-outputs/**/*.jsonl.gz")
+     for line in gzip.decompress(path.read_bytes()).decode().splitlines() for text in json.loads(line)["code"]),
+    key=len,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def aime24(shared_data):
+    return ds.load("aime24", ds.DataLocations(shared_data, shared_data / "no-cache"), allow_download=False)
+
+
+def greedy_rows(count: int = 30) -> list[dict]:
+    return [json.loads(line) for line in GREEDY.read_text().splitlines()[:count]]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def one_line(exc: pytest.ExceptionInfo, *parts: str) -> str:
+    message = str(exc.value)
+    assert "\n" not in message and "bug" not in message
+    for part in parts:
+        assert part in message, message
+    return message
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Compression bombs: a small file that expands without bound is refused in one line naming it, after expanding no
+# further than the cap; format detection reads only a bounded prefix of it.
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9)
+
+
+def _zstd(data: bytes) -> bytes:
+    zstandard = pytest.importorskip("zstandard")
+    return zstandard.ZstdCompressor(level=3).compress(data)
+
+
+def _zstd_streamed(data: bytes) -> bytes:
+    """A frame that does not state its size, as streaming writers make it, in two frames (a file written in parts)."""
+    zstandard = pytest.importorskip("zstandard")
+    out = io.BytesIO()
+    half = len(data) // 2
+    for part in (data[:half], data[half:]):
+        with zstandard.ZstdCompressor().stream_writer(out, closefd=False) as writer:
+            writer.write(part)
+    return out.getvalue()
+
+
+def _eval_zip(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+FIRST_LINE = json.dumps({"problem_id": "2024-I-1", "response": "\\boxed{204}"}).encode() + b"\n"
+PADDING = b" " * (3 << 20)  # 3 MB of blanks after a valid first line: past the 2 MB cap the tests set
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        pytest.param("bomb.jsonl.gz", lambda: _gzip(FIRST_LINE + PADDING), id="gz"),
+        pytest.param("bomb.jsonl.zst", lambda: _zstd(FIRST_LINE + PADDING), id="zst"),
+        pytest.param("bomb.jsonl.zst", lambda: _zstd_streamed(FIRST_LINE + PADDING), id="zst-no-size-two-frames"),
+    ],
+)
+def test_a_compressed_file_past_the_cap_is_refused_naming_it_and_detected_from_a_prefix(
+    name, content, aime24, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(files, "MAX_DECOMPRESSED_BYTES", 2 << 20)
+    monkeypatch.setattr(files, "DETECT_BYTES", 1 << 20)
+    bomb = tmp_path / "in" / name
+    bomb.parent.mkdir()
+    bomb.write_bytes(content())
+    assert len(bomb.read_bytes()) < 20_000
+    # Detection reads its first line only: the format is told although the whole is past the cap.
+    (found,) = scan([bomb]).found
+    assert found.format == "evalkit"
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([bomb], aime24, None)
+    one_line(exc, str(bomb), "decompresses to more than 2 MiB", "decompress it yourself")
+    # In a folder, the bomb is left out with its reason and the other files are imported.
+    write_jsonl(tmp_path / "in" / "good.jsonl", greedy_rows())
+    summary = import_outputs([tmp_path / "in"], aime24, None)
+    assert [r.run.source.path.name for r in summary.results] == ["good.jsonl"]
+    (refused,) = summary.skipped_runs
+    assert refused.path == bomb and "decompresses to more than" in refused.reason
+
+
+def test_the_members_of_an_eval_archive_are_capped_together(aime24, tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "MAX_DECOMPRESSED_BYTES", 2 << 20)
+    header = json.dumps({"eval": {"task": "t", "model": "m"}, "plan": {}}).encode()
+    # Each member is under the cap; together they are past it (and zipfile would hold them all at once).
+    members = {"header.json": header, **{f"samples/{i}_epoch_1.json": b" " * (600 << 10) + b"{}" for i in range(5)}}
+    log = tmp_path / "log.eval"
+    log.write_bytes(_eval_zip(members))
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([log], aime24, None)
+    one_line(exc, str(log), "its members together", "decompresses to more than 2 MiB")
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [("cut.jsonl.gz", _gzip(FIRST_LINE * 50)[:-30]), ("noise.jsonl.zst", b"\x28\xb5\x2f\xfd" + b"x" * 99),
+     ("noise.eval", b"PK\x03\x04" + b"\x00" * 50), ("noise.jsonl.gz", b"\x1f\x8b" + b"\xff" * 40)],
+)  # fmt: skip
+def test_a_damaged_compressed_file_is_one_line(name, data, aime24, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([path], aime24, None)
+    one_line(exc, str(path))
+
+
+def test_the_cap_is_far_above_the_largest_real_output(aime24):
+    # The cap must never refuse a real file: 64 samples of the longest published response on each of 30 problems.
+    assert len(LONGEST) > 160_000
+    assert 30 * 64 * len(LONGEST.encode()) * 3 < files.MAX_DECOMPRESSED_BYTES
+    assert 64 * len(LONGEST.encode()) * 5 < files.DETECT_BYTES  # a Qwen2.5-Math line of 64 such samples
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lines: a first line of megabytes is seen by detection, with and without --format; two lines for one sample are
+# refused by `import` and `score` alike, naming both lines; a byte-order mark is no part of the first key.
+
+
+def test_a_first_line_of_several_megabytes_is_imported(aime24, tmp_path):
+    rows = greedy_rows()
+    rows[0]["response"] = (LONGEST + "\n") * 30 + "So the answer is \\boxed{204}."  # about 5 MB on one line
+    path = write_jsonl(tmp_path / "long" / "long.jsonl", rows)
+    assert len(path.read_text().splitlines()[0]) > 4_500_000
+    for fmt in ("auto", "evalkit"):
+        (result,) = import_outputs([path.parent], aime24, None, fmt=fmt).results
+        assert result.report.coverage.scored == 30 and result.report.samples[0].verdict.correct
+
+
+def test_the_first_keys_of_a_line_longer_than_the_detection_prefix_are_outlined(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "DETECT_BYTES", 1 << 16)
+    row = {"idx": 0, "question": "q", "code": ["x" * 200_000], "pred": ["1"], "score": [True]}
+    path = write_jsonl(tmp_path / "qwen.jsonl", [row])
+    # The keys after the long response lie past the prefix: only those before it are seen, and nothing breaks.
+    assert files.first_line_keys(path) == {"idx", "question", "code"}
+    row = {"problem_id": "2024-I-1", "response": "y" * 200_000}
+    assert files.first_line_keys(write_jsonl(tmp_path / "e.jsonl", [row])) == {"problem_id", "response"}
+
+
+@pytest.mark.parametrize(
+    "prefix,keys,first",
+    [
+        (b'{"a": 1, "b": {"c": [1, {"d": 2}], "e": "}"}, "f": "\\"g\\": 1"}', {"a", "b", "f"}, set()),
+        (b'{"x": {"problem": "p", "responses": {"0.0": {"content": "long', {"x"}, {"problem", "responses"}),
+        (b'\xef\xbb\xbf {"eval": {}, "plan": {}, "samples": [{"id": 1, "out', {"eval", "plan", "samples"}, set()),
+        (b'[{"a": 1}]', None, None),
+        (b"not json", None, None),
+        (b'{"cut off in a key', set(), set()),
+    ],
+)  # fmt: skip
+def test_outline_of_a_cut_off_json_object(prefix, keys, first):
+    found = files.outline(prefix)
+    if keys is None:
+        assert found is None
+    else:
+        assert (set(found.keys), set(found.first_value_keys)) == (keys, first)
+
+
+def test_two_lines_for_one_sample_are_refused_by_import_and_score_alike(aime24, tmp_path):
+    rows = [{**row, "sample_index": 0} for row in greedy_rows()]
+    rows.insert(7, {**rows[3], "response": "another text for the same sample"})
+    path = write_jsonl(tmp_path / "dup.jsonl", rows)
+    messages = []
+    for read in (lambda: import_outputs([path], aime24, None), lambda: rescore.read_generations(path)):
+        with pytest.raises(EvalkitError) as exc:
+            read()
+        messages.append(one_line(exc, f"{path}:8 repeats sample 0 of problem '2024-I-4' (line 4 has it too)"))
+    assert messages[0] == messages[1]
+    # Without sample_index the lines of a problem are its samples in order: no duplicate, n = 2 for that problem.
+    plain = write_jsonl(tmp_path / "plain.jsonl", [{k: v for k, v in r.items() if k != "sample_index"} for r in rows])
+    assert [g.sample_index for g in rescore.read_generations(plain) if g.problem_id == "2024-I-4"] == [0, 1]
+
+
+@pytest.mark.parametrize("reader", ["import", "score"])
+def test_a_byte_order_mark_is_read_past(reader, aime24, tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r) + "\n" for r in greedy_rows()).encode())
+    if reader == "import":
+        (result,) = import_outputs([path], aime24, None).results
+        assert result.report.coverage.scored == 30
+    else:
+        assert len(rescore.read_generations(path)) == 30
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Symbolic links: inside a folder given, a link that leads out of it is not followed, and said.
+
+
+def test_links_out_of_the_folder_are_not_followed(aime24, tmp_path):
+    outside = write_jsonl(tmp_path / "elsewhere" / "private.jsonl", greedy_rows())
+    (tmp_path / "elsewhere" / "deep").mkdir()
+    write_jsonl(tmp_path / "elsewhere" / "deep" / "more.jsonl", greedy_rows())
+    folder = tmp_path / "downloaded"
+    write_jsonl(folder / "real.jsonl", greedy_rows(10))
+    (folder / "looks-like-output.jsonl").symlink_to(outside)
+    (folder / "linked-folder").symlink_to(tmp_path / "elsewhere" / "deep")
+    (folder / "inside.jsonl").symlink_to(folder / "real.jsonl")  # stays inside: followed
+    (folder / "loop").symlink_to(folder / "loop")  # leads nowhere: no file to read, nothing to say
+    summary = import_outputs([folder], aime24, None)
+    assert sorted(r.run.source.path.name for r in summary.results) == ["inside.jsonl", "real.jsonl"]
+    assert summary.outside == (folder / "linked-folder", folder / "looks-like-output.jsonl")
+    # A file named directly is the user's choice, link or not.
+    (result,) = import_outputs([folder / "looks-like-output.jsonl"], aime24, None).results
+    assert result.report.coverage.scored == 30
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Verdicts written as text (the evalkit JSONL importer's `source_score`): "False" and "0" are not correct.
+
+
+@pytest.mark.parametrize(
+    "written,read",
+    [(True, True), (False, False), (1, True), (0, False), (1.0, True), (0.0, False), ("True", True),
+     ("False", False), ("false", False), ("0", False), ("1", True), (" yes ", True), ("no", False),
+     ("correct", True), ("incorrect", False), (None, None)],
+)  # fmt: skip
+def test_source_verdicts_written_as_text_are_read_as_meant(written, read, aime24, tmp_path):
+    rows = greedy_rows()
+    rows[0]["source_score"] = written
+    (result,) = import_outputs([write_jsonl(tmp_path / "v.jsonl", rows)], aime24, None).results
+    assert result.run.samples[0].response.correct is read
+
+
+@pytest.mark.parametrize("written", ["maybe", "", 2, 0.5, -1, [True], {"value": 1}, float("nan")])
+def test_a_source_verdict_that_is_no_verdict_is_refused_naming_the_line(written, aime24, tmp_path):
+    rows = greedy_rows()
+    rows[4]["source_score"] = written
+    path = write_jsonl(tmp_path / "v.jsonl", rows)
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([path], aime24, None)
+    one_line(exc, f"{path}:5: source_score", "is not a verdict")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Token counts that are not counts: in a foreign harness's file they are recorded as unknown and said once (its
+# responses and verdicts are imported all the same); in evalkit's own generations format they are refused naming
+# the line. Whatever is imported is then shown, scored and put on a leaderboard.
+
+
+def _inspect_log(tmp_path: Path, usage: dict) -> Path:
+    (log,) = (PEERS / "inspect").glob("*.eval")
+    with ZipMembers(log) as archive:
+        members = {name: archive.read(name) for name in archive.names()}
+    first = "samples/2024-I-1_epoch_1.json"
+    sample = json.loads(members[first])
+    sample["output"]["usage"].update(usage)
+    members[first] = json.dumps(sample, allow_nan=True).encode()
+    path = tmp_path / "inspect" / log.name
+    path.parent.mkdir()
+    path.write_bytes(_eval_zip(members))
+    return path
+
+
+def _skythought(tmp_path: Path, usage: dict) -> Path:
+    source = next(PUBLISHED.glob("skythought-tools/*sys_zero.json.gz"))
+    document = json.loads(gzip.decompress(source.read_bytes()))
+    next(iter(document.values()))["token_usages"]["0.0"].update(usage)
+    path = tmp_path / "skythought" / source.name[: -len(".gz")]
+    path.parent.mkdir()
+    path.write_text(json.dumps(document, allow_nan=True))
+    return path
+
+
+def _evalscope(tmp_path: Path, usage: dict) -> Path:
+    folder = tmp_path / "evalscope"
+    folder.mkdir()
+    for source in (PEERS / "evalscope").iterdir():
+        (folder / source.name).write_bytes(source.read_bytes())
+    predictions = folder / "predictions_aime24_default.jsonl.gz"
+    rows = [json.loads(line) for line in gzip.decompress(predictions.read_bytes()).decode().splitlines()]
+    for row in rows:
+        row["model_output"]["usage"].update(usage)
+    predictions.write_bytes(gzip.compress("".join(json.dumps(r, allow_nan=True) + "\n" for r in rows).encode()))
+    return folder
+
+
+def _lighteval(tmp_path: Path, usage: dict) -> Path:
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    folder = tmp_path / "lighteval"
+    folder.mkdir()
+    for source in (PEERS / "lighteval").iterdir():
+        (folder / source.name).write_bytes(source.read_bytes())
+    (details,) = folder.glob("*.parquet")
+    rows = pq.read_table(details).to_pylist()
+    for row in rows:
+        row["model_response"]["output_tokens"] = [usage["output_tokens"]] * len(row["model_response"]["text"])
+    pq.write_table(pa.Table.from_pylist(rows), details)
+    return folder
+
+
+# Where each format keeps a sample's counts, and the count a reader must take from what is written there.
+COUNT_CASES = [
+    ("inspect", 12.5, None), ("inspect", -3, None), ("inspect", "812", 812), ("inspect", 812.0, 812),
+    ("inspect", True, None), ("inspect", math.inf, None), ("inspect", "lots", None), ("inspect", [5], None),
+    ("skythought", -1, None), ("skythought", "77", 77), ("skythought", math.nan, None),
+    ("evalscope", 20.5, None), ("evalscope", "20", 20),
+    ("lighteval", -5, None),
+]  # fmt: skip
+WRITERS = {"inspect": _inspect_log, "skythought": _skythought, "evalscope": _evalscope, "lighteval": _lighteval}
+COUNT_FIELDS = {"inspect": "output_tokens", "skythought": "completion_tokens", "evalscope": "output_tokens",
+                "lighteval": "output_tokens"}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt,written,read", COUNT_CASES)
+def test_token_counts_that_are_not_counts_are_unknown_and_the_run_reads_everywhere(
+    fmt, written, read, aime24, tmp_path, data_env
+):
+    source = WRITERS[fmt](tmp_path, {COUNT_FIELDS[fmt]: written})
+    summary = import_outputs([source], aime24, tmp_path / "runs")
+    (result,) = summary.results
+    assert read in {s.response.output_tokens for s in result.run.samples}
+    notes = [f.message for f in result.run.findings if f.kind == "token-counts"]
+    if read is None:
+        (note,) = notes
+        assert "token counts are not whole numbers of at least 0" in note and "recorded as unknown" in note
+    else:
+        assert notes == []
+    (run_dir,) = summary.run_dirs
+    # What `show`, `score RUN` and `leaderboard` read, each of which refused such a run before.
+    assert load_view(run_dir).samples
+    generations, _ = rescore.generations_to_score(run_dir, None, ds.DataLocations.from_env())
+    assert len(generations) == len(result.run.samples)
+    runs = leaderboard.load_runs([tmp_path / "runs"])
+    frame = leaderboard.build(runs, "aime24", include_reported=False)
+    publish.write(frame, runs, "aime24", tmp_path / "board", ["html"])
+    assert len(list((tmp_path / "board" / "aime24-samples").glob("*.html"))) == 1
+
+
+@pytest.mark.parametrize("written", [-3, 12.5, math.nan, math.inf, "many", True])
+@pytest.mark.parametrize("reader", ["import", "score"])
+def test_a_token_count_in_evalkit_generations_that_is_no_count_is_refused_naming_the_line(
+    written, reader, aime24, tmp_path
+):
+    rows = greedy_rows()
+    rows[2]["output_tokens"] = written
+    path = tmp_path / "g.jsonl"
+    path.write_text("".join(json.dumps(r, allow_nan=True) + "\n" for r in rows))
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([path], aime24, None) if reader == "import" else rescore.read_generations(path)
+    one_line(exc, f"{path}:3: output_tokens", "is not a token count")
+
+
+def test_token_counts_written_as_text_or_whole_floats_are_counts(aime24, tmp_path):
+    rows = greedy_rows()
+    rows[0]["output_tokens"], rows[1]["output_tokens"] = "812", 640.0
+    path = write_jsonl(tmp_path / "g.jsonl", rows)
+    (result,) = import_outputs([path], aime24, None).results
+    assert [s.response.output_tokens for s in result.run.samples[:2]] == [812, 640]
+    assert [g.output_tokens for g in rescore.read_generations(path)[:2]] == [812, 640]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# inspect logs whose members are JSON but not what inspect writes: refused in one line naming the member.
+
+
+@pytest.mark.parametrize(
+    "member,content",
+    [("header.json", b"[1, 2]"), ("header.json", b'"text"'), ("header.json", b"null"),
+     ("samples/2024-I-1_epoch_1.json", b"42"), ("samples/2024-I-1_epoch_1.json", b"[]")],
+)  # fmt: skip
+def test_inspect_members_that_are_json_but_not_objects(member, content, aime24, tmp_path):
+    members = {"header.json": json.dumps({"eval": {"task": "t", "model": "m"}, "plan": {}}).encode(),
+               "samples/2024-I-1_epoch_1.json": b"{}"}  # fmt: skip
+    members[member] = content
+    log = tmp_path / "log.eval"
+    log.write_bytes(_eval_zip(members))
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([log], aime24, None)
+    one_line(exc, str(log), f"member {member} is", "not an object")
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [{"id": "2024-I-1", "output": [], "scores": "C"}, {"id": "2024-I-1", "output": {"choices": {"a": 1}}},
+     {"id": "2024-I-1", "output": {"choices": [{"message": "text"}], "usage": [1, 2]}, "epoch": "one"}],
+)  # fmt: skip
+def test_inspect_samples_with_fields_of_the_wrong_shape_read_as_missing(sample, aime24, tmp_path):
+    members = {"header.json": json.dumps({"eval": {"task": "t", "model": "m"}, "plan": []}).encode(),
+               "samples/a.json": json.dumps(sample).encode()}  # fmt: skip
+    log = tmp_path / "log.eval"
+    log.write_bytes(_eval_zip(members))
+    (result,) = import_outputs([log], aime24, None).results
+    assert result.run.samples[0].response.output_tokens is None
+
+
+def test_other_shapes_no_format_writes_are_one_line_naming_the_file(aime24, tmp_path):
+    rows = [{"idx": 0, "question": {"not": "text"}, "code": ["\\boxed{1}"], "pred": [[1]], "score": [True],
+             "gt": {"x": 1}}]  # fmt: skip
+    folder = tmp_path / "m" / "aime24_eval" / "aime24"
+    path = write_jsonl(folder / "test_p_-1_seed0_t0.0_s0_e-1.jsonl", rows)
+    summary = import_outputs([path], aime24, None)
+    assert summary.results == () and len(summary.skipped_runs) == 1
