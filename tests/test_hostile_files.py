@@ -9,12 +9,17 @@ import gzip
 import io
 import json
 import math
+import re
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import GENERATIONS
+from rich.markup import escape
+from rich.table import Table
 
+from evalkit import cli
 from evalkit.data import datasets as ds
 from evalkit.errors import EvalkitError
 from evalkit.importers import files, import_outputs
@@ -23,6 +28,7 @@ from evalkit.importers.files import ZipMembers
 from evalkit.pipeline import rescore
 from evalkit.report import leaderboard, publish
 from evalkit.report.samples import load_view
+from evalkit.report.terminal import SafeConsole, json_text, visible
 
 PUBLISHED = GENERATIONS / "published"
 PEERS = PUBLISHED / "peer-formats"
@@ -232,7 +238,7 @@ def test_a_byte_order_mark_is_read_past(reader, aime24, tmp_path):
 # Symbolic links: inside a folder given, a link that leads out of it is not followed, and said.
 
 
-def test_links_out_of_the_folder_are_not_followed(aime24, tmp_path):
+def test_links_out_of_the_folder_are_not_followed(aime24, tmp_path, data_env, capsys):
     outside = write_jsonl(tmp_path / "elsewhere" / "private.jsonl", greedy_rows())
     (tmp_path / "elsewhere" / "deep").mkdir()
     write_jsonl(tmp_path / "elsewhere" / "deep" / "more.jsonl", greedy_rows())
@@ -248,6 +254,9 @@ def test_links_out_of_the_folder_are_not_followed(aime24, tmp_path):
     # A file named directly is the user's choice, link or not.
     (result,) = import_outputs([folder / "looks-like-output.jsonl"], aime24, None).results
     assert result.report.coverage.scored == 30
+    code, _, err = _invoke(["import", str(folder), "--dry-run"], capsys)
+    (note,) = [line for line in err.splitlines() if "not followed" in line]  # said once, for both links
+    assert code == 0 and str(folder / "linked-folder") in note and "lead out of the folder given" in note
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -438,3 +447,113 @@ def test_other_shapes_no_format_writes_are_one_line_naming_the_file(aime24, tmp_
     path = write_jsonl(folder / "test_p_-1_seed0_t0.0_s0_e-1.jsonl", rows)
     summary = import_outputs([path], aime24, None)
     assert summary.results == () and len(summary.skipped_runs) == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Terminal controls: text from a model, a file or a server never reaches the terminal as controls, on any surface
+# that prints it (show, import, score, leaderboard's table, notes, errors); it is shown as `\x1b`-style escapes.
+
+CONTROLS = [
+    pytest.param("\x1b]52;c;ZXZpbA==\x1b\\", id="osc52-writes-the-clipboard"),
+    pytest.param("\x1b[2J\x1b[H", id="clears-the-screen"),
+    pytest.param("\r\x1b[Kall 30 problems correct", id="forges-a-line"),
+    pytest.param("\x1b]8;;http://evil.example/\x1b\\docs\x1b]8;;\x1b\\", id="osc8-hides-a-link"),
+    pytest.param("\x9b2J\x9d0;title\x9c", id="c1-csi-and-osc"),
+    pytest.param("\x07\x08\x0b\x0c", id="bell-backspace-vt-ff"),
+    pytest.param("\x00\x7f\x85", id="nul-del-nel"),
+    pytest.param("done\rEVIL", id="bare-cr"),
+    pytest.param("\ud800", id="lone-surrogate"),
+]
+ACTED_ON = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+@pytest.mark.parametrize("text", CONTROLS)
+def test_visible_writes_every_control_as_an_escape(text):
+    shown = visible(f"a{text}\tb\r\nc")
+    assert not ACTED_ON.search(shown.replace("\r\n", "")), shown
+    assert shown.endswith("\tb\r\nc")  # tab, newline and a Windows line end are text
+    assert "\\x1b" in shown or "\\x9b" in shown or "\\x0" in shown or "\\x7f" in shown or "\\ud800" in shown
+
+
+@pytest.mark.parametrize("text", CONTROLS)
+def test_the_console_shows_controls_and_markup_from_data_as_text(text):
+    stream = io.StringIO()
+    console = SafeConsole(file=stream, force_terminal=True, color_system="truecolor", width=200)
+    table = Table(title=f"title {text}")
+    table.add_column(f"column {text}")
+    table.add_row(f"cell {text} [link=http://evil.example/]click[/link] [bold]x[/bold]")
+    console.print(table)
+    console.print(f"printed {text}", highlight=False)
+    console.print(f"[yellow]note:[/yellow] {escape(text)}", markup=True)  # evalkit's own markup still works
+    output = stream.getvalue()
+    # Only the console's own styling escapes (SGR: ESC [ ... m) may remain; no other control, no link.
+    assert not ACTED_ON.search(re.sub("\x1b\\[[0-9;]*m", "", output).replace("\n", "")), repr(output)
+    assert "[link=http://evil.example/]click[/link]" in output and "\x1b]8" not in output
+    assert "\x1b[33m" in output  # yellow
+
+
+def test_json_output_escapes_what_json_leaves_raw():
+    document = {"text": "é \x1b[2J \x9b2J \x7f \ud800"}
+    line = json_text(document)
+    assert not ACTED_ON.search(line) and "é" in line
+    assert json.loads(line)["text"].startswith("é \x1b[2J \x9b2J \x7f")
+
+
+def _invoke(argv: list[str], capsys) -> tuple[int, str, str]:
+    saved = sys.argv
+    sys.argv = ["evalkit", *argv]
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = saved
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+HOSTILE = "".join(param.values[0] for param in CONTROLS[:-1])  # a lone surrogate cannot be written to a .jsonl
+
+
+@pytest.fixture(scope="module")
+def hostile_outputs(tmp_path_factory):
+    """A generations file (its name too) whose model name, responses, source answers and ids carry every control."""
+    root = tmp_path_factory.mktemp("controls")
+    rows = greedy_rows()
+    for row in rows:
+        row["model"] = f"org/model{HOSTILE}"
+        row["response"] = f"{HOSTILE}\n{row['response']}\n{HOSTILE}"
+        row["source_pred"] = f"{row['source_pred']}{HOSTILE}"
+    write_jsonl(root / "score" / f"outputs{HOSTILE[:8]}.jsonl", rows)  # its name is printed
+    rows.append({**rows[0], "problem_id": f"not-a-problem{HOSTILE}"})  # an unmatched line, quoted in a note
+    folder = root / "in"
+    write_jsonl(folder / f"outputs{HOSTILE[:8]}.jsonl", rows)
+    (folder / f"notes{HOSTILE[:8]}.txt").write_text("no output here")  # a skipped file, named in a note
+    return root
+
+
+SURFACES = {
+    "import": lambda root: ["import", str(root / "in"), "--output-dir", str(root / "runs")],
+    "show": lambda root: ["show", str(next((root / "runs").iterdir()))],
+    "show-problem": lambda root: ["show", str(next((root / "runs").iterdir())), "--problem", "2024-I-1"],
+    "leaderboard": lambda root: ["leaderboard", str(root / "runs"), "--out", str(root / "board"), "--no-reported"],
+    "score": lambda root: ["score", str(next((root / "score").glob("*.jsonl")))],
+    "score-json": lambda root: ["score", str(next((root / "score").glob("*.jsonl"))), "--json"],
+    "import-json": lambda root: ["import", str(root / "in"), "--json", "--dry-run"],
+    "error": lambda root: ["show", str(root / f"missing{HOSTILE.replace(chr(0), '')}")],  # argv holds no NUL
+}
+
+
+@pytest.mark.parametrize("surface", list(SURFACES))  # in this order: import writes the run the others read
+def test_no_surface_prints_a_control_from_data(surface, hostile_outputs, data_env, capsys, monkeypatch):
+    monkeypatch.delenv("EVALKIT_DEBUG", raising=False)
+    if surface != "import" and not (hostile_outputs / "runs").is_dir():
+        _invoke(SURFACES["import"](hostile_outputs), capsys)
+    code, out, err = _invoke(SURFACES[surface](hostile_outputs), capsys)
+    assert code == (2 if surface == "error" else 0), err
+    assert not ACTED_ON.search(out + err), repr([line for line in (out + err).splitlines() if ACTED_ON.search(line)])
+    # Shown, not dropped: the user sees what the data holds (as JSON escapes it, for --json; score --json prints
+    # only the answers evalkit extracted, none of which holds a control).
+    if surface != "score-json":
+        assert ("\\u001b]52;c;" if surface.endswith("json") else "\\x1b]52;c;") in out + err
