@@ -318,7 +318,11 @@ def leaderboard_command(
     from evalkit.report.trainlog import read_train_logs
 
     paths = run_dirs or ([Path("runs")] if Path("runs").is_dir() else [])
-    runs = leaderboard.load_runs(paths, on_skip=lambda message: err.print(f"note: {message}"))
+
+    def note(message: str) -> None:  # a damaged run is said and left out; the folder's other runs are shown
+        err.print(f"note: {message}")
+
+    runs = leaderboard.load_runs(paths, on_skip=note)
     frame = leaderboard.build(runs, dataset, include_reported=reported, families=family, sort_by=sort)
     if frame.empty:
         on = sorted({run.dataset for run in runs})
@@ -329,7 +333,7 @@ def leaderboard_command(
             + "; pass --dataset with one of those"
         )
     logs = read_train_logs(train_log or [], list(leaderboard.sweep_rows(runs, dataset)))
-    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples)
+    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples, note)
     if readme is not None:
         tables.update_readme(readme, frame, dataset, runs)
         written.append(readme)

@@ -12,6 +12,7 @@ import math
 import re
 import sys
 import zipfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -557,3 +558,164 @@ def test_no_surface_prints_a_control_from_data(surface, hostile_outputs, data_en
     # only the answers evalkit extracted, none of which holds a control).
     if surface != "score-json":
         assert ("\\u001b]52;c;" if surface.endswith("json") else "\\x1b]52;c;") in out + err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Run data in the HTML page's and the samples pages' markup: every attribute built from a run is escaped, and a
+# run whose manifest or results hold what evalkit never writes there (an unknown kind, text for a number) is left
+# off the leaderboard with a note; the folder's other runs are shown.
+
+XSS = '"><img src=x onerror=alert(1)>'
+
+
+class Markup(HTMLParser):
+    """The tags, attributes and text of a page, as an HTML parser reads them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attributes: list[tuple[str, str | None]] = []
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attributes.extend(attrs)
+        self.texts.extend(value for _, value in attrs if value)  # a title or a tooltip shows its text
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+
+def _edit_json(path: Path, keys: tuple, value) -> None:
+    document = json.loads(path.read_text())
+    target = document
+    for key in keys[:-1]:
+        target = target[key] if not isinstance(target, list) else target[int(key)]
+    target[keys[-1]] = value
+    path.write_text(json.dumps(document))
+
+
+def _edit_samples(run_dir: Path, field: str, value) -> None:
+    for name in ("samples.jsonl", "verdicts.jsonl"):
+        lines = [json.loads(line) for line in (run_dir / name).read_text().splitlines()]
+        for line in lines:
+            if field == "problem_id" and line["problem_id"] == "2024-I-1":
+                line["problem_id"] = value
+            elif name == "samples.jsonl" and field != "problem_id":
+                line[field] = value
+        (run_dir / name).write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+@pytest.fixture
+def imported_runs(aime24, tmp_path):
+    """Two imported runs of real responses; the first is the one each case damages."""
+    rows = greedy_rows()
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{**r, "model": "org/hostile"} for r in rows])
+    write_jsonl(tmp_path / "in" / "b.jsonl", [{**r, "model": "org/fine"} for r in rows])
+    summary = import_outputs([tmp_path / "in"], aime24, tmp_path / "runs", family="SFT")
+    hostile = next(d for d, r in zip(summary.run_dirs, summary.results) if r.run.model == "org/hostile")
+    return tmp_path / "runs", hostile
+
+
+# (file, where, value): text a run can carry into the page, each in a place the page or a samples page puts it.
+ESCAPED = [
+    ("manifest.json", ("model",), XSS), ("manifest.json", ("labels", "family"), XSS),
+    ("manifest.json", ("labels", "run_name"), XSS), ("manifest.json", ("template", "name"), XSS),
+    ("manifest.json", ("origin", "path"), XSS), ("manifest.json", ("origin", "harness"), XSS),
+    ("manifest.json", ("findings",), [{"kind": "partial", "message": XSS}]),
+    ("manifest.json", ("reported",), {"metric": XSS, "value": 50.0, "file": XSS, "note": ""}),
+    ("manifest.json", ("verifier",), XSS), ("samples.jsonl", "problem_id", XSS),
+    ("samples.jsonl", "reasoning", f"<script>{XSS}</script>"), ("samples.jsonl", "finish_reason", XSS),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("file,where,value", ESCAPED)
+def test_run_text_in_the_page_and_samples_pages_is_escaped_in_text_and_attributes(
+    file, where, value, imported_runs, data_env
+):
+    root, run_dir = imported_runs
+    if file == "samples.jsonl":
+        _edit_samples(run_dir, where, value)
+        if where == "problem_id":
+            _edit_json(run_dir / "results.json", ("metrics", "per_problem", "0", "problem_id"), value)
+    else:
+        _edit_json(run_dir / file, where, value)
+        if where == ("labels", "run_name"):  # a run name is drawn for a checkpoint of a sweep
+            _edit_json(run_dir / file, ("checkpoint_step",), 100)
+    runs = leaderboard.load_runs([root])
+    assert len(runs) == 2
+    frame = leaderboard.build(runs, "aime24", include_reported=False)
+    publish.write(frame, runs, "aime24", root.parent / "board", ["html"])
+    pages = [root.parent / "board" / "aime24.html", *(root.parent / "board" / "aime24-samples").glob("*.html")]
+    assert len(pages) == 3
+    texts = []
+    for page in pages:
+        markup = Markup()
+        markup.feed(page.read_text())
+        # Parsed as a browser parses it: the value is text, never a tag or an attribute of its own.
+        assert "img" not in markup.tags and markup.tags.count("script") == 1, page.name
+        assert not [a for a in markup.attributes if a[0].startswith("on") or a[0] == "src"], page.name
+        texts += markup.texts
+    assert any("onerror=alert(1)" in text for text in texts)  # shown as text, not dropped
+
+
+# (file, where, value, said): a run whose manifest or results are not what evalkit writes, and what the note says.
+DAMAGED = [
+    ("manifest.json", ("kind",), XSS, "kind is '\"><img"),
+    ("manifest.json", ("kind",), "reported", "kind is 'reported'"),
+    ("manifest.json", ("model",), ["a"], "model is ['a'], not text"),
+    ("manifest.json", ("sampling", "temperature"), "hot", "sampling.temperature is 'hot'"),
+    ("manifest.json", ("checkpoint_step",), "120", "checkpoint_step is '120'"),
+    ("manifest.json", ("labels",), "SFT", "labels is 'SFT', not an object"),
+    ("manifest.json", ("reported",), {"metric": "acc", "value": "50"}, "reported.value is '50'"),
+    ("results.json", ("metrics", "avg"), math.nan, "metrics.avg is nan"),
+    ("results.json", ("metrics", "per_problem", "0", "solve_rate"), XSS, "solve_rate is '\"><img"),
+    ("results.json", ("metrics", "pass_at", "1"), None, "metrics.pass_at.1 is None"),
+    ("results.json", ("reported_vs_rescored", "difference"), XSS, "reported_vs_rescored.difference"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("file,where,value,said", DAMAGED)
+def test_a_run_that_holds_what_evalkit_never_writes_is_left_out_with_a_note(
+    file, where, value, said, imported_runs, data_env, capsys, tmp_path
+):
+    root, run_dir = imported_runs
+    _edit_json(run_dir / file, where, value)
+    code, out, err = _invoke(["leaderboard", str(root), "--out", str(tmp_path / "board"), "--no-reported"], capsys)
+    assert code == 0, err
+    (note,) = [line for line in err.splitlines() if line.startswith("note:")]
+    assert f"skipped {run_dir}: {run_dir} is damaged" in note and said in note, note
+    page = (tmp_path / "board" / "aime24.html").read_text()
+    assert "org/fine" in page and "org/hostile" not in page and "<img" not in page
+    assert "1 rows (1 imported)" in out
+
+
+@pytest.mark.parametrize("field,value", [("output_tokens", 12.5), ("output_tokens", -3), ("prompt_tokens", "812"),
+                                         ("finish_reason", 7), ("text", None)])  # fmt: skip
+def test_a_run_whose_samples_cannot_be_read_keeps_its_row_and_loses_only_its_samples_page(
+    field, value, imported_runs, data_env, capsys, tmp_path
+):
+    # A run imported before counts were checked (an inspect log with float usage) holds such samples.
+    root, run_dir = imported_runs
+    _edit_samples(run_dir, field, value)
+    code, out, err = _invoke(["leaderboard", str(root), "--out", str(tmp_path / "board"), "--no-reported"], capsys)
+    assert code == 0, err
+    (note,) = [line for line in err.splitlines() if line.startswith("note:")]
+    assert f"no samples page for {run_dir}: {run_dir / 'samples.jsonl'}:1 is not a valid record" in note
+    assert f"`{field}` must be" in note
+    assert "2 rows (2 imported)" in out
+    assert len(list((tmp_path / "board" / "aime24-samples").glob("*.html"))) == 1
+    code, _, err = _invoke(["show", str(run_dir)], capsys)  # show refuses it in one line naming the line
+    assert code == 2 and err.count("\n") == 1 and "samples.jsonl:1 is not a valid record" in err
+
+
+def test_the_table_escapes_a_kind_in_its_attributes_even_if_one_got_past_the_check(imported_runs):
+    from evalkit.report import html
+
+    root, _ = imported_runs
+    frame = leaderboard.build(leaderboard.load_runs([root]), "aime24", include_reported=False)
+    frame["kind"] = XSS
+    markup = Markup()
+    markup.feed(html._table(frame, {}))
+    assert "img" not in markup.tags and [value for name, value in markup.attributes if name == "data-kind"] == [XSS] * 2
+    assert [value for name, value in markup.attributes if name == "value"] == [XSS]  # the filter's checkbox
