@@ -332,7 +332,9 @@ def leaderboard_command(
             + ("" if reported else " and --no-reported leaves out published numbers")
             + "; pass --dataset with one of those"
         )
-    logs = read_train_logs(train_log or [], list(leaderboard.sweep_rows(runs, dataset)))
+    sweeps = leaderboard.sweep_rows(runs, dataset)
+    checkpoints = {name: {step for step, *_ in points} for name, points in sweeps.items()}
+    logs = read_train_logs(train_log or [], list(sweeps), checkpoints, note)
     written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples, note)
     if readme is not None:
         tables.update_readme(readme, frame, dataset, runs)

@@ -719,3 +719,64 @@ def test_the_table_escapes_a_kind_in_its_attributes_even_if_one_got_past_the_che
     markup.feed(html._table(frame, {}))
     assert "img" not in markup.tags and [value for name, value in markup.attributes if name == "data-kind"] == [XSS] * 2
     assert [value for name, value in markup.attributes if name == "value"] == [XSS]  # the filter's checkbox
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Train logs (`leaderboard --train-log`): Excel's byte-order mark is read past; values that are no time, text that
+# is not UTF-8, a step given twice and hours that go down are refused in one line naming the line; steps of no
+# checkpoint (and checkpoints with no line) are said.
+
+
+@pytest.fixture
+def sweep_runs(aime24, tmp_path):
+    for step in (10, 20, 30):
+        rows = [{**r, "model": f"org/grpo/global_step_{step}"} for r in greedy_rows()]
+        write_jsonl(tmp_path / "in" / f"step{step}.jsonl", rows)
+    import_outputs([tmp_path / "in"], aime24, tmp_path / "runs")
+    return tmp_path / "runs"
+
+
+def _board(runs: Path, log: Path, capsys) -> tuple[int, str, str]:
+    out = runs.parent / "board"
+    return _invoke(["leaderboard", str(runs), "--out", str(out), "--no-reported", "--train-log", str(log)], capsys)
+
+
+TRAIN_LOGS = [
+    # (content, error: the words of the one line, or None when the log is read)
+    (b"\xef\xbb\xbfstep,hours\r\n10,1\r\n20,2\r\n30,3\r\n", None),
+    (b"step,hours,gpu_hours\n10,1,8\n20,nan,16\n30,3,24\n", "log.csv:3: hours 'nan' is not a finite number"),
+    (b"step,hours\n10,1\n20,inf\n30,3\n", "log.csv:3: hours 'inf' is not a finite number"),
+    (b"step,hours,gpu_hours\n10,1,8\n20,2,1e309\n", "log.csv:3: gpu_hours '1e309' is not a finite number"),
+    (b"step,hours\n10,-inf\n", "log.csv:2: hours '-inf' is not a finite number"),
+    (b"step,hours\n1e309,1\n", "log.csv:2: step '1e309' is not a finite number"),
+    ("run_name,step,hours\nexpérience,10,1\n".encode("latin-1"), "log.csv is not UTF-8 text (byte 23)"),
+    ("step,hours\n10,1\n".encode("utf-16"), "log.csv is not UTF-8 text (byte 0)"),
+    (b"step,hours\n10,1\n20,2\n10,1.5\n", "log.csv:4: step 10 is given twice (also at"),
+    (b"step,hours\n10,1\n20,3\n30,2.5\n", "log.csv:4: hours 2.5 at step 30 is less than 3 at step 20"),
+    (b"step,hours,gpu_hours\n20,2,16\n10,1,20\n", "log.csv:2: gpu_hours 16 at step 20 is less than 20 at step 10"),
+]
+
+
+@pytest.mark.parametrize("content,error", TRAIN_LOGS)
+def test_train_logs_from_spreadsheets_and_hand_edits(content, error, sweep_runs, data_env, capsys):
+    log = sweep_runs.parent / "log.csv"
+    log.write_bytes(content)
+    code, out, err = _board(sweep_runs, log, capsys)
+    if error is None:
+        assert code == 0, err
+        assert "accuracy against training hours" in (sweep_runs.parent / "board" / "aime24.html").read_text()
+    else:
+        assert code == 2 and err.count("\n") == 1 and "bug" not in err, err
+        assert error in err and "\ufeff" not in err, err
+
+
+def test_steps_of_no_checkpoint_and_checkpoints_of_no_step_are_said(sweep_runs, data_env, capsys):
+    log = sweep_runs.parent / "log.csv"
+    log.write_text("step,hours\n10,1\n20,2\n40,4\n50,5\n")
+    code, _, err = _board(sweep_runs, log, capsys)
+    assert code == 0, err
+    (note,) = [line for line in err.splitlines() if line.startswith("note:")]
+    assert f"steps 40, 50 of {log} have no checkpoint of org/grpo/global_step_* on the leaderboard" in note
+    assert f"checkpoints at steps 30 of org/grpo/global_step_* have no line in {log}" in note
+    chart = (sweep_runs.parent / "board" / "aime24.html").read_text().split("accuracy against training hours", 1)[1]
+    assert chart.split("</svg>")[0].count("<circle") == 2  # the two checkpoints the log gives hours for
