@@ -4,7 +4,6 @@ a stream under a cap, and a format is told from a bounded prefix, so a compressi
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import json
@@ -28,6 +27,9 @@ MAX_DECOMPRESSED_BYTES = 1 << 30
 # How much of a file is read to tell its format: the first line of JSON lines, or the start of a JSON document.
 # A Qwen2.5-Math line holds every sample of a problem before its verdicts (64 of the longest responses: 11 MB).
 DETECT_BYTES = 64 << 20
+# A JSON document (SkyThought's, an inspect log) is told by its first keys, and those of its first entry, which
+# stand before any response.
+DETECT_JSON_BYTES = 4 << 20
 CHUNK_BYTES = 1 << 20
 # Zip compression method 93 is Zstandard (APPNOTE 6.3.7); inspect writes its logs that way.
 ZIP_ZSTANDARD = 93
@@ -86,51 +88,70 @@ def _too_large(where: str, limit: int) -> EvalkitError:
     )
 
 
-def _read_capped(stream: IO[bytes], limit: int) -> tuple[bytes, bool]:
-    """At most `limit` bytes of a stream, read in chunks, and whether that was all of it."""
-    chunks, size = [], 0
+def _read_capped(stream: IO[bytes], limit: int, keep: bool = True, line: bool = False) -> tuple[bytes, bool]:
+    """At most `limit` bytes of a stream, read in chunks, and whether that was all of it. Without `keep` the
+    chunks are only counted (a pass that holds nothing); with `line`, reading stops once the first line that is
+    not blank has ended."""
+    chunks, size, started = [], 0, False
     while size <= limit:
         chunk = stream.read(min(CHUNK_BYTES, limit + 1 - size))
         if not chunk:
             return b"".join(chunks), True
-        chunks.append(chunk)
+        if keep:
+            chunks.append(chunk)
         size += len(chunk)
+        if line:
+            text = chunk if started else chunk.lstrip()
+            started = started or bool(text)
+            if started and b"\n" in text:
+                return b"".join(chunks)[:limit], False
     return b"".join(chunks)[:limit], False
 
 
-def _decompressed(path: Path, limit: int, refuse: bool) -> bytes:
-    """The file's content (decompressed when its name ends in `.gz` or `.zst`), at most `limit` bytes of it."""
+def _decompressed(path: Path, limit: int, keep: bool = True, line: bool = False) -> tuple[bytes, bool]:
+    """At most `limit` bytes of a `.gz` or `.zst` file's decompressed content, and whether that was all of it."""
     try:
-        with contextlib.ExitStack() as stack:
-            raw: IO[bytes] = stack.enter_context(open(path, "rb"))
-            if path.name.endswith(".gz"):
-                stream: IO[bytes] = stack.enter_context(gzip.GzipFile(fileobj=raw))
-            elif path.name.endswith(".zst"):
-                stream = stack.enter_context(_zstd_stream(raw, str(path)))
-            else:
-                return raw.read() if refuse else raw.read(limit)
-            data, whole = _read_capped(stream, limit)
+        with open(path, "rb") as raw:
+            opened = gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else _zstd_stream(raw, str(path))
+            with opened as stream:
+                return _read_capped(stream, limit, keep, line)
     except MemoryError:
         raise _too_large(str(path), limit) from None
     except OSError as exc:
-        if exc.filename is not None or not path.name.endswith(COMPRESSED_SUFFIXES):
+        if exc.filename is not None:
             raise EvalkitError(f"cannot read {path}: {exc.strerror or exc}") from None
         raise EvalkitError(f"{path} is not a readable {path.suffix[1:]} file ({exc})") from None
     except _damaged_errors() as exc:
         raise EvalkitError(f"{path} is not a readable {path.suffix[1:]} file ({exc})") from None
-    if not whole and refuse:
-        raise _too_large(str(path), limit)
-    return data
+
+
+def _plain(path: Path, limit: int = -1, line: bool = False) -> bytes:
+    try:
+        with open(path, "rb") as raw:
+            return _read_capped(raw, limit, line=True)[0] if line else raw.read(limit)
+    except OSError as exc:
+        raise EvalkitError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's content, decompressed when its name ends in `.gz` or `.zst` (refused past the cap)."""
-    return _decompressed(path, MAX_DECOMPRESSED_BYTES, refuse=True)
+    """The file's content, decompressed when its name ends in `.gz` or `.zst`, refused past the cap. A compressed
+    file is read twice: first counted without holding anything, so a bomb costs seconds of CPU, never memory."""
+    if not path.name.endswith(COMPRESSED_SUFFIXES):
+        return _plain(path)
+    if not _decompressed(path, MAX_DECOMPRESSED_BYTES, keep=False)[1]:
+        raise _too_large(str(path), MAX_DECOMPRESSED_BYTES)
+    data, whole = _decompressed(path, MAX_DECOMPRESSED_BYTES)
+    if not whole:  # the file grew between the two passes
+        raise _too_large(str(path), MAX_DECOMPRESSED_BYTES)
+    return data
 
 
-def head(path: Path, limit: int | None = None) -> bytes:
-    """The first `limit` (default `DETECT_BYTES`) bytes of the file's decompressed content: no more is read."""
-    return _decompressed(path, DETECT_BYTES if limit is None else limit, refuse=False)
+def head(path: Path, limit: int, line: bool = False) -> bytes:
+    """The first `limit` bytes of the file's decompressed content (with `line`, only as far as the end of its first
+    line that is not blank): no more is read or decompressed."""
+    if path.name.endswith(COMPRESSED_SUFFIXES):
+        return _decompressed(path, limit, line=line)[0]
+    return _plain(path, limit, line)
 
 
 def read_text(path: Path) -> str:
@@ -217,7 +238,7 @@ def outline(data: bytes) -> Outline | None:
 def first_line_keys(path: Path) -> frozenset[str] | None:
     """The keys of the first line of a JSON-lines file (for format detection), reading at most `DETECT_BYTES` of
     its content: a line longer than that (a reasoning response can run to megabytes) is outlined from its start."""
-    prefix = head(path)
+    prefix = head(path, DETECT_BYTES, line=True)
     line, newline, _ = _without_bom(prefix).lstrip().partition(b"\n")
     if newline or len(prefix) < DETECT_BYTES:
         try:
@@ -230,9 +251,9 @@ def first_line_keys(path: Path) -> frozenset[str] | None:
 
 
 def json_outline(path: Path) -> Outline | None:
-    """The outline of a JSON document (for format detection), from at most `DETECT_BYTES` of its content."""
-    prefix = _without_bom(head(path))
-    if len(prefix) < DETECT_BYTES - len(_BOM):
+    """The outline of a JSON document (for format detection), from at most `DETECT_JSON_BYTES` of its content."""
+    prefix = _without_bom(head(path, DETECT_JSON_BYTES))
+    if len(prefix) < DETECT_JSON_BYTES - len(_BOM):
         try:
             document = json.loads(prefix)
         except (ValueError, UnicodeDecodeError):
@@ -296,8 +317,11 @@ class ZipMembers:
         if info.file_size > self._budget:  # as the archive states it; the stream is capped whatever it states
             raise _too_large(f"{self.path} (its members together)", MAX_DECOMPRESSED_BYTES)
         try:
-            with self._stream(info, where) as stream:
-                data, whole = _read_capped(stream, self._budget)
+            for keep in (False, True):  # counted first, holding nothing (as for a compressed file), then read
+                with self._stream(info, where) as stream:
+                    data, whole = _read_capped(stream, self._budget, keep)
+                if not whole:
+                    break
         except EvalkitError:
             raise
         except MemoryError:
