@@ -287,6 +287,33 @@ def test_a_source_verdict_that_is_no_verdict_is_refused_naming_the_line(written,
     one_line(exc, f"{path}:5: source_score", "is not a verdict")
 
 
+@pytest.mark.parametrize("written,read", [("False", False), ("0", False), ("true", True), (None, None)])
+def test_verdicts_written_as_text_in_the_qwen_harness_and_skythought_files(written, read, aime24, tmp_path):
+    rows = [json.loads(line) for line in gzip.decompress(next(PUBLISHED.rglob("checkpoint-63/**/*.jsonl.gz"))
+                                                         .read_bytes()).decode().splitlines()]  # fmt: skip
+    rows[0]["score"] = [written]
+    folder = tmp_path / "m" / "aime24_eval" / "aime24"
+    write_jsonl(folder / "test_p_-1_seed0_t0.0_s0_e-1.jsonl", rows)
+    (result,) = import_outputs([tmp_path / "m"], aime24, None).results
+    assert next(s for s in result.run.samples if s.problem_id == "2024-I-1").response.correct is read
+    source = next(PUBLISHED.glob("skythought-tools/*sys_zero.json.gz"))
+    document = json.loads(gzip.decompress(source.read_bytes()))
+    first = next(iter(document.values()))
+    first["responses"]["0.0"]["correctness"] = written
+    (tmp_path / "sky").mkdir()
+    (tmp_path / "sky" / source.name[: -len(".gz")]).write_text(json.dumps(document))
+    (result,) = import_outputs([tmp_path / "sky"], aime24, None).results
+    assert result.run.source.items[0].responses[0].correct is read
+
+
+def test_a_qwen_harness_verdict_that_is_no_verdict_is_refused_naming_the_line(aime24, tmp_path):
+    rows = [{"idx": 0, "question": "q", "code": ["\\boxed{1}"], "pred": ["1"], "score": ["perhaps"], "gt": "1"}]
+    path = write_jsonl(tmp_path / "m" / "aime24_eval" / "aime24" / "test_p_-1_seed0_t0.0_s0_e-1.jsonl", rows)
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([path], aime24, None)
+    one_line(exc, f"{path}:1: `score` 'perhaps' is not a verdict")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Token counts that are not counts: in a foreign harness's file they are recorded as unknown and said once (its
 # responses and verdicts are imported all the same); in evalkit's own generations format they are refused naming
@@ -707,6 +734,15 @@ def test_a_run_whose_samples_cannot_be_read_keeps_its_row_and_loses_only_its_sam
     assert len(list((tmp_path / "board" / "aime24-samples").glob("*.html"))) == 1
     code, _, err = _invoke(["show", str(run_dir)], capsys)  # show refuses it in one line naming the line
     assert code == 2 and err.count("\n") == 1 and "samples.jsonl:1 is not a valid record" in err
+
+
+def test_a_dataset_name_in_a_link_is_quoted_so_it_reads_as_no_scheme(imported_runs, tmp_path):
+    root, _ = imported_runs
+    runs = leaderboard.load_runs([root])
+    links = publish.write_samples_pages(runs, tmp_path / "board", "javascript:alert(1)#x")
+    assert {link.split("/", 1)[0] for link in links.values()} == {"javascript%3Aalert%281%29%23x-samples"}
+    page = next((tmp_path / "board").rglob("*.html")).read_text()
+    assert 'href="../javascript%3Aalert%281%29%23x.html"' in page
 
 
 def test_the_table_escapes_a_kind_in_its_attributes_even_if_one_got_past_the_check(imported_runs):
