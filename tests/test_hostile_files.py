@@ -455,6 +455,19 @@ def test_inspect_members_that_are_json_but_not_objects(member, content, aime24, 
 
 
 @pytest.mark.parametrize(
+    "samples,said",
+    [([{"id": "2024-I-1"}, 7], "sample 2 is int JSON, not an object"), ({"a": 1}, "not an inspect log"),
+     (["text"], "sample 1 is str JSON, not an object")],
+)  # fmt: skip
+def test_an_inspect_json_log_whose_samples_are_not_objects(samples, said, aime24, tmp_path):
+    log = tmp_path / "log.json"
+    log.write_text(json.dumps({"eval": {"task": "t", "model": "m"}, "plan": {}, "samples": samples}))
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([log], aime24, None)
+    one_line(exc, str(log), said)
+
+
+@pytest.mark.parametrize(
     "sample",
     [{"id": "2024-I-1", "output": [], "scores": "C"}, {"id": "2024-I-1", "output": {"choices": {"a": 1}}},
      {"id": "2024-I-1", "output": {"choices": [{"message": "text"}], "usage": [1, 2]}, "epoch": "one"}],
