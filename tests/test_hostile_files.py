@@ -829,3 +829,52 @@ def test_steps_of_no_checkpoint_and_checkpoints_of_no_step_are_said(sweep_runs, 
     assert f"checkpoints at steps 30 of org/grpo/global_step_* have no line in {log}" in note
     chart = (sweep_runs.parent / "board" / "aime24.html").read_text().split("accuracy against training hours", 1)[1]
     assert chart.split("</svg>")[0].count("<circle") == 2  # the two checkpoints the log gives hours for
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# JSON nested past the parser's depth (`[[[[…]]]]` thousands deep) is a damaged line or file, said in one line,
+# wherever it is read: an output being imported, a generations file being scored, a run's own files.
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("reader", ["import", "score"])
+def test_json_nested_thousands_deep_in_a_generations_line(reader, aime24, tmp_path):
+    rows = [json.dumps(r) for r in greedy_rows(3)]
+    rows[1] = rows[1][:-1] + f', "extra": {DEEP}}}'
+    path = tmp_path / "deep.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([path], aime24, None) if reader == "import" else rescore.read_generations(path)
+    one_line(exc, f"{path}:2: JSON nested thousands deep")
+
+
+def test_json_nested_thousands_deep_as_a_first_line_or_a_document(aime24, tmp_path):
+    first = tmp_path / "first.jsonl"
+    first.write_text(f'{{"problem_id": "2024-I-1", "response": "x", "extra": {DEEP}}}\n')
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([first], aime24, None)
+    one_line(exc, f"{first}:1: JSON nested thousands deep")
+    document = tmp_path / "log.json"
+    document.write_text(f'{{"eval": {{}}, "plan": {{}}, "samples": {DEEP}}}')
+    with pytest.raises(EvalkitError) as exc:
+        import_outputs([document], aime24, None)
+    one_line(exc, str(document), "nests JSON deeper than any output")
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "results.json", "samples.jsonl"])
+def test_json_nested_thousands_deep_in_a_run(name, imported_runs, data_env, capsys, tmp_path):
+    root, run_dir = imported_runs
+    if name == "samples.jsonl":
+        lines = (run_dir / name).read_text().splitlines()
+        lines[4] = lines[4][:-1] + f', "extra": {DEEP}}}'
+        (run_dir / name).write_text("\n".join(lines) + "\n")
+    else:
+        (run_dir / name).write_text(f'{{"model": "m", "dataset": {DEEP}}}')
+    code, out, err = _invoke(["leaderboard", str(root), "--out", str(tmp_path / "board"), "--no-reported"], capsys)
+    # A run's own files damaged: left out; its samples damaged: its row stays, without a samples page.
+    assert code == 0 and ("2 imported" if name == "samples.jsonl" else "1 imported") in out, err
+    (note,) = [line for line in err.splitlines() if line.startswith("note:")]
+    assert "nested thousands deep" in note and str(run_dir) in note
+    code, _, err = _invoke(["show", str(run_dir)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "nested thousands deep" in err, err

@@ -166,6 +166,8 @@ def read_json(path: Path) -> Any:
         return json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise EvalkitError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise EvalkitError(f"{path} nests JSON deeper than any output (a list in a list ... thousands deep)") from None
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -245,7 +247,10 @@ def first_line_keys(path: Path) -> frozenset[str] | None:
             row = json.loads(line)
         except (ValueError, UnicodeDecodeError):
             return None
-        return frozenset(row) if isinstance(row, dict) else None
+        except RecursionError:  # nested past the parser's depth: outlined; reading it says what is wrong
+            row = None
+        if row is not None or not line.lstrip().startswith(b"{"):
+            return frozenset(row) if isinstance(row, dict) else None
     found = outline(line)
     return found.keys if found is not None else None
 
@@ -258,6 +263,8 @@ def json_outline(path: Path) -> Outline | None:
             document = json.loads(prefix)
         except (ValueError, UnicodeDecodeError):
             return None
+        except RecursionError:  # nested past the parser's depth: outlined; reading it says what is wrong
+            return outline(prefix)
         if not isinstance(document, dict):
             return None
         first = next(iter(document.values()), None)
@@ -336,8 +343,8 @@ class ZipMembers:
     def read_json(self, name: str) -> Any:
         try:
             return json.loads(self.read(name))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise EvalkitError(f"{self.path}: member {name} is not valid JSON") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            raise EvalkitError(f"{self.path}: member {name} is not valid JSON (or nests it thousands deep)") from None
 
     def read_object(self, name: str) -> dict[str, Any]:
         """A member that must be one JSON object (inspect's header and samples)."""
