@@ -219,6 +219,7 @@ def import_command(
             "runs": summary_json(summary.results, written),
             "not_imported": [{"path": str(s.path), "model": s.model, "reason": s.reason} for s in summary.skipped_runs],
             "skipped_files": [str(p) for p in summary.skipped_files],
+            "links_not_followed": [str(p) for p in summary.outside],
         }
         sys.stdout.write(json_text(document) + "\n")
         return

@@ -190,6 +190,19 @@ def test_the_first_keys_of_a_line_longer_than_the_detection_prefix_are_outlined(
     assert files.first_line_keys(write_jsonl(tmp_path / "e.jsonl", [row])) == {"problem_id", "response"}
 
 
+@pytest.mark.parametrize("fmt", ["auto", "skythought"])
+def test_a_json_document_longer_than_its_detection_prefix_is_told_from_its_outline(fmt, aime24, tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "DETECT_JSON_BYTES", 1 << 16)
+    source = next(PUBLISHED.glob("skythought-tools/*sys_zero.json.gz"))
+    document = json.loads(gzip.decompress(source.read_bytes()))
+    next(iter(document.values()))["responses"]["0.0"]["content"] = LONGEST  # the first entry alone is 167 kB
+    path = tmp_path / source.name[: -len(".gz")]
+    path.write_text(json.dumps(document))
+    assert path.stat().st_size > 1 << 17
+    (result,) = import_outputs([path], aime24, None, fmt=fmt).results
+    assert result.run.source.format == "skythought" and result.report.coverage.scored == 30
+
+
 @pytest.mark.parametrize(
     "prefix,keys,first",
     [
@@ -258,6 +271,11 @@ def test_links_out_of_the_folder_are_not_followed(aime24, tmp_path, data_env, ca
     code, _, err = _invoke(["import", str(folder), "--dry-run"], capsys)
     (note,) = [line for line in err.splitlines() if "not followed" in line]  # said once, for both links
     assert code == 0 and str(folder / "linked-folder") in note and "lead out of the folder given" in note
+    code, out, _ = _invoke(["import", str(folder), "--dry-run", "--json"], capsys)
+    assert json.loads(out)["links_not_followed"] == [
+        str(folder / "linked-folder"),
+        str(folder / "looks-like-output.jsonl"),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------
