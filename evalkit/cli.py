@@ -6,17 +6,16 @@ Heavy packages (openai, pandas, numpy, sympy, vllm) are imported inside the comm
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from evalkit.errors import EvalkitError
+from evalkit.report.terminal import SafeConsole, json_text
 from evalkit.verify.verifier import DEFAULT_TIMEOUT_S, RULE_SETS
 
 if TYPE_CHECKING:
@@ -33,9 +32,11 @@ app.add_typer(datasets_app, name="datasets")
 presets_app = typer.Typer(help="Known checkpoints with their paper's evaluation protocol.", no_args_is_help=True)
 app.add_typer(presets_app, name="presets")
 
-# Wide tables stay readable when piped (rich assumes 80 columns without a terminal).
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, soft_wrap=True)
+# Wide tables stay readable when piped (rich assumes 80 columns without a terminal). Text from models, files and
+# servers is printed as text: control characters as escapes, no markup read from it (markup=True only on
+# evalkit's own words, with the data in them escaped).
+out = SafeConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = SafeConsole(stderr=True, soft_wrap=True)
 
 # The import formats, named here so `evalkit --help` does not import the readers.
 IMPORT_FORMATS = ("qwen25-math", "skythought", "lm-eval", "lighteval", "inspect", "evalscope", "evalkit")
@@ -88,7 +89,7 @@ def datasets_show(name: str) -> None:
     from evalkit.report import terminal
 
     card = ds.load_card(name)
-    out.print(terminal.card_detail(card, ds.cache_path(card, _locations())))
+    out.print(terminal.card_detail(card, ds.cache_path(card, _locations())), markup=True)
 
 
 @datasets_app.command("pull")
@@ -163,12 +164,12 @@ def score_command(
         sampling = {"temperature": temperature, "top_p": None, "max_tokens": max_tokens, "seed": None}
         rescore.save_from_file(source, records, data, reports[0], save, model, origin, labels, sampling)
     if as_json:
-        sys.stdout.write(json.dumps(rescore.reports_json(reports), ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(rescore.reports_json(reports)) + "\n")
         return
     coverage = reports[0].coverage
     if coverage.partial:
         err.print(f"note: the file covers {coverage.describe()}; scoring those only")
-    out.print(f"[bold]{source.name}[/bold] · {coverage.describe()}")
+    out.print(f"[bold]{escape(source.name)}[/bold] · {escape(coverage.describe())}", markup=True)
     for report in reports:
         out.print(terminal.metrics_table(report.metrics, f"verifier {report.rules}"))
     out.print(terminal.counts_line(reports[0].metrics))
@@ -236,21 +237,34 @@ def import_command(
             "runs": summary_json(summary.results, written),
             "not_imported": [{"path": str(s.path), "model": s.model, "reason": s.reason} for s in summary.skipped_runs],
             "skipped_files": [str(p) for p in summary.skipped_files],
+            "links_not_followed": [str(p) for p in summary.outside],
         }
-        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(document) + "\n")
         return
     out.print(terminal.import_table(summary.results, data.name))
     for result in summary.results:
         for finding in result.run.findings:
             if finding.kind != "source":
-                err.print(f"[yellow]note:[/yellow] {result.run.model}: {finding.message}", highlight=False)
+                err.print(f"[yellow]note:[/yellow] {escape(result.run.model)}: {escape(finding.message)}",
+                          highlight=False, markup=True)  # fmt: skip
     table, count = terminal.import_disagreements(summary.results)
     if count:
         out.print(table)
     else:
         out.print("evalkit's verdicts agree with the sources' own on every sample they judged")
     for skipped in summary.skipped_runs:
-        err.print(f"[yellow]not imported:[/yellow] {skipped.path} ({skipped.model}): {skipped.reason}", highlight=False)
+        # A file that could not be read names itself in its reason.
+        what = f"{skipped.path} ({skipped.model}): " if skipped.model else ""
+        err.print(f"[yellow]not imported:[/yellow] {escape(what + skipped.reason)}", highlight=False, markup=True)
+    if summary.outside:
+        shown = ", ".join(str(p) for p in summary.outside[:5])
+        more = f" and {len(summary.outside) - 5} more" if len(summary.outside) > 5 else ""
+        err.print(
+            f"[yellow]not followed:[/yellow] {escape(shown + more)}: symbolic links that lead out of the folder "
+            "given (import the files they point to by name if you mean them)",
+            highlight=False,
+            markup=True,
+        )
     if summary.skipped_files:
         shown = ", ".join(p.name for p in summary.skipped_files[:5])
         more = f" and {len(summary.skipped_files) - 5} more" if len(summary.skipped_files) > 5 else ""
@@ -332,7 +346,11 @@ def leaderboard_command(
     from evalkit.report.trainlog import read_train_logs
 
     paths = run_dirs or ([Path("runs")] if Path("runs").is_dir() else [])
-    runs = leaderboard.load_runs(paths, on_skip=lambda message: err.print(f"note: {escape(message)}"))
+
+    def note(message: str) -> None:  # a damaged run is said and left out; the folder's other runs are shown
+        err.print(f"note: {message}")
+
+    runs = leaderboard.load_runs(paths, on_skip=note)
     frame = leaderboard.build(runs, dataset, include_reported=reported, families=family, sort_by=sort)
     if frame.empty:
         on = sorted({run.dataset for run in runs})
@@ -344,9 +362,15 @@ def leaderboard_command(
         )
     curves = leaderboard.training_runs(runs, dataset)
     names = list(dict.fromkeys([*curves, *(checkpoints[0].training_run for checkpoints in curves.values())]))
-    logs = read_train_logs(train_log or [], names)
+    steps: dict[str, set[int]] = {}
+    for name, checkpoints in curves.items():
+        for key in (name, checkpoints[0].training_run):
+            steps.setdefault(key, set()).update(checkpoint.step for checkpoint in checkpoints)
+    logs = read_train_logs(train_log or [], names, steps, note)
     chosen = training.chosen_comparisons(curves, compare_steps or [])
-    written = publish.write(frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples, chosen)
+    written = publish.write(
+        frame, runs, dataset, out_dir, formats or ["csv", "md", "html"], logs, samples, chosen, on_skip=note
+    )
     if readme is not None:
         tables.update_readme(readme, frame, dataset, runs, out_dir)
         written.append(readme)
@@ -378,11 +402,11 @@ def compare_command(
     )
     differences = protocol_differences(a.manifest, b.manifest)
     if as_json:
-        sys.stdout.write(json.dumps({**result.to_dict(), "protocol_differences": differences}) + "\n")
+        sys.stdout.write(json_text({**result.to_dict(), "protocol_differences": differences}) + "\n")
         return
     out.print(terminal.comparison(result, a.manifest["model"], b.manifest["model"]))
     if differences:
-        err.print("[yellow]note:[/yellow] the runs differ in " + "; ".join(differences))
+        err.print("[yellow]note:[/yellow] the runs differ in " + escape("; ".join(differences)), markup=True)
 
 
 @presets_app.command("list")

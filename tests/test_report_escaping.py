@@ -68,3 +68,19 @@ def test_every_text_an_svg_chart_draws_is_escaped():
     assert "&lt;run&gt;&amp;" in chart and "&lt;title&gt;" in chart and "&lt;x&gt;" in chart
     assert "&quot;y&quot;" in chart and "<run>" not in chart and "<x>" not in chart and '"y"<' not in chart
     assert 'class="chart-title">&lt;title&gt;</text>' in chart and "<title>&lt;run&gt;&amp;: 1 → 10.0" in chart
+
+
+def test_the_reasoning_on_a_samples_page_is_escaped(tmp_path):
+    # A reasoning model's thoughts are model text like its answer: collapsed on the page, and escaped.
+    from evalkit.report.samples import RunView, SampleView
+    from evalkit.report.samples_page import samples_page
+
+    thought = f"Let me think. {HOSTILE} <img src=x onerror=alert(1)> So 5 < 7 & 7 > 5."
+    sample = SampleView("2024-I-1", 0, "\\boxed{7}", thought, "stop", 12, "7", False, "integer", "boxed", None,
+                        None, None)  # fmt: skip
+    manifest = {"model": "m", "kind": "measured", "dataset": {"name": "aime24"}, "sampling": {"n": 1},
+                "template": {"name": "dapo"}, "verifier": "math"}  # fmt: skip
+    page = samples_page(RunView(tmp_path, manifest, None, (sample,), {}))
+    reasoning = page.split('<details class="reasoning">', 1)[1].split("</details>", 1)[0]
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in reasoning and "&lt;img src=x" in reasoning
+    assert "5 &lt; 7 &amp; 7 &gt; 5" in reasoning and HOSTILE not in page and "<img" not in page

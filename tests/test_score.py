@@ -163,4 +163,4 @@ def test_a_generations_file_with_separate_reasoning_is_judged_on_it_for_language
     assert "mixes languages 1 of 2 judged" in human.stdout
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"problem_id": "2024-I-1", "response": "x", "reasoning": 7}])
     refused = evalkit("score", str(bad), env=env)
-    assert refused.returncode == 2 and "record 1 has a non-text `reasoning`" in refused.stderr
+    assert refused.returncode == 2 and "bad.jsonl:1 has a non-text `reasoning`" in refused.stderr

@@ -263,6 +263,14 @@ LANGUAGES: tuple[Language, ...] = (
             ("La risposta finale è 50.", "50", T, "50"),
             ("Pertanto, l'area del trapezio è 50 unità quadrate.", "50", T, "50"),
             ("Dunque l'area vale $50$.", "50", T, "50"),
+            # A sentence that opens with a conclusion word and holds no other marker: each word alone decides.
+            ("Otteniamo così un'area di $50$ unità quadrate.", "50", T, "50"),
+            ("Il risultato è $50$ unità quadrate.", "50", T, "50"),
+            ("La soluzione del problema è un'area di $50$.", "50", T, "50"),
+            # The conclusion word inside the sentence, after the verb, as Italian puts it.
+            ("L'area del trapezio è quindi 50.", "50", T, "50"),
+            ("L'area cercata è pertanto 50 unità quadrate.", "50", T, "50"),
+            ("L'area vale dunque $50$, come previsto.", "50", T, "50"),
             ("All'inizio avevo 100, ma va diviso per 2, quindi la risposta è 50.", "100", F, "50"),
             ("Quindi la risposta è 60.", "50", F, "60"),
             ("Quindi l'area è 50 e ora verifichiamo che l'altezza sia", "50", F, None),

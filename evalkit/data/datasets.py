@@ -198,6 +198,8 @@ def jsonl_objects(text: str, where: str) -> Iterator[tuple[int, dict]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise EvalkitError(f"{where}:{number}: malformed JSON ({exc.msg}); fix or remove that line") from None
+        except RecursionError:
+            raise EvalkitError(f"{where}:{number}: JSON nested thousands deep; fix or remove that line") from None
         if not isinstance(row, dict):
             raise EvalkitError(f"{where}:{number}: expected a JSON object, got {type(row).__name__}")
         yield number, row

@@ -194,6 +194,8 @@ def assemble(source: SourceRun, dataset: Dataset, family: str | None = None, mod
     by_problem = matched.by_problem
     n, sampling = _settle_n(source, by_problem)
     findings = [Finding("source", note) for note in source.notes] + list(matched.findings) + sampling
+    if source.token_count_note:
+        findings.append(Finding("token-counts", source.token_count_note))
     name = model or display_name(source.model, folders=source.model_from_folders)
     order = [p.id for p in dataset.problems if p.id in by_problem]  # the dataset's order, whatever the source's
     samples = tuple(

@@ -5,44 +5,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.fields import shown, verdict
 from evalkit.importers.files import iter_jsonl, logical_name
 from evalkit.importers.source import SourceItem, SourceResponse, SourceRun
+from evalkit.pipeline.rescore import SampleNumbering, generation_fields
 
 NAME = "evalkit"
 HARNESS = "evalkit generations file"
 
 
-def claims(path: Path, first_row: dict[str, Any] | None) -> bool:
-    return (
-        logical_name(path).endswith(".jsonl") and first_row is not None and {"problem_id", "response"} <= set(first_row)
-    )
+def claims(path: Path, keys: frozenset[str] | None) -> bool:
+    return logical_name(path).endswith(".jsonl") and keys is not None and {"problem_id", "response"} <= keys
 
 
 def read(path: Path, root: Path) -> list[SourceRun]:
     by_model: dict[str, dict[str, list[tuple[int, SourceResponse]]]] = {}
     golds: dict[str, str | None] = {}
+    # The same reading as `evalkit score` (numbering, duplicates, counts), so the two never disagree on a file.
+    numbering = SampleNumbering(str(path))
     for number, row in iter_jsonl(path):
-        if "problem_id" not in row or not isinstance(row.get("response"), str):
-            raise EvalkitError(f"{path}:{number} needs `problem_id` and a text `response`")
-        pid = str(row["problem_id"])
+        pid, text, finish_reason, tokens = generation_fields(row, str(path), number)
         model = str(row.get("model") or logical_name(path)[: -len(".jsonl")])
-        problems = by_model.setdefault(model, {})
-        samples = problems.setdefault(pid, [])
-        index = row.get("sample_index")
-        tokens = row.get("output_tokens")
-        score = row.get("source_score")
-        samples.append(
+        index = numbering.index((model, pid), pid, row, number)
+        try:
+            correct = verdict(row.get("source_score"))
+        except ValueError:
+            raise EvalkitError(f"{path}:{number}: source_score {shown(row['source_score'])} is not a verdict; write "
+                               "true or false, 1 or 0") from None  # fmt: skip
+        pred = row.get("source_pred")
+        by_model.setdefault(model, {}).setdefault(pid, []).append(
             (
-                int(index) if isinstance(index, int) else len(samples),
+                index,
                 SourceResponse(
-                    text=row["response"],
-                    finish_reason=row.get("finish_reason"),
-                    output_tokens=int(tokens) if isinstance(tokens, (int, float)) else None,
-                    extracted=None if row.get("source_pred") is None else str(row["source_pred"]),
-                    correct=None if score is None else bool(score),
+                    text=text,
+                    finish_reason=finish_reason,
+                    output_tokens=tokens,
+                    extracted=None if pred is None else str(pred),
+                    correct=correct,
                 ),
             )
         )

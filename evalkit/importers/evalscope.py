@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalkit.importers.files import existing, first_jsonl_row, iter_jsonl, logical_name, read_json
+from evalkit.fields import TokenCounts, finite_number, text_or_none
+from evalkit.importers.files import existing, first_line_keys, iter_jsonl, logical_name, read_json
 from evalkit.importers.source import Reported, SourceItem, SourceResponse, SourceRun
 
 NAME = "evalscope"
@@ -35,20 +36,20 @@ def _partner(path: Path, kind: str, partner_kind: str) -> Path | None:
     return found
 
 
-def claims(path: Path, first_row: dict[str, Any] | None) -> bool:
-    if not logical_name(path).endswith(".jsonl") or first_row is None:
+def claims(path: Path, keys: frozenset[str] | None) -> bool:
+    if not logical_name(path).endswith(".jsonl") or keys is None:
         return False
-    if set(first_row) >= REVIEW_FIELDS:
+    if keys >= REVIEW_FIELDS:
         return True
     # Predictions stand alone only when there are no reviews for them.
-    return set(first_row) >= PREDICTION_FIELDS and _partner(path, "predictions", "reviews") is None
+    return keys >= PREDICTION_FIELDS and _partner(path, "predictions", "reviews") is None
 
 
-def is_companion(path: Path, first_row: dict[str, Any] | None) -> bool:
+def is_companion(path: Path, keys: frozenset[str] | None) -> bool:
     name = logical_name(path)
     if name.startswith("report_") and name.endswith(".json") or path.parent.parent.name == "reports":
         return True
-    return first_row is not None and set(first_row) >= PREDICTION_FIELDS
+    return keys is not None and keys >= PREDICTION_FIELDS
 
 
 def _report_file(path: Path, kind: str) -> Path | None:
@@ -73,18 +74,18 @@ def _user_text(messages: Any) -> str | None:
     return None
 
 
-def _prediction_facts(row: dict[str, Any]) -> dict[str, Any]:
+def _prediction_facts(row: dict[str, Any], token_counts: TokenCounts, where: str) -> dict[str, Any]:
     output = row.get("model_output") or {}
     choices = output.get("choices") or []
     choice = choices[0] if choices else {}
     usage = output.get("usage") or {}
-    stop = choice.get("stop_reason")
+    stop = text_or_none(choice.get("stop_reason"))
     content = (choice.get("message") or {}).get("content")
     return {
         "text": content if isinstance(content, str) else None,
-        "finish_reason": {"max_tokens": "length"}.get(stop, stop),
-        "prompt_tokens": usage.get("input_tokens"),
-        "output_tokens": usage.get("output_tokens"),
+        "finish_reason": {"max_tokens": "length"}.get(stop, stop) if stop else None,
+        "prompt_tokens": token_counts.read(usage.get("input_tokens"), where),
+        "output_tokens": token_counts.read(usage.get("output_tokens"), where),
         "choices": len(choices),
         "model": row.get("model"),
     }
@@ -128,11 +129,11 @@ def _from_reviews(path: Path, predictions: dict[Any, dict[str, Any]]) -> dict[An
     return groups
 
 
-def _from_predictions(path: Path) -> dict[Any, _Group]:
+def _from_predictions(path: Path, token_counts: TokenCounts) -> dict[Any, _Group]:
     """Predictions alone: no group ids and no verdicts; a problem's samples are those sent the same prompt."""
     groups: dict[Any, _Group] = {}
-    for _, row in iter_jsonl(path):
-        facts = _prediction_facts(row)
+    for number, row in iter_jsonl(path):
+        facts = _prediction_facts(row, token_counts, f"{path.name}:{number}")
         prompt = _user_text(row.get("messages"))
         group = groups.setdefault(prompt, _Group(prompt, None))
         response = SourceResponse(facts["text"] or "", facts["finish_reason"], facts["prompt_tokens"],
@@ -142,13 +143,17 @@ def _from_predictions(path: Path) -> dict[Any, _Group]:
 
 
 def read(path: Path, root: Path) -> list[SourceRun]:
-    first = first_jsonl_row(path)
-    reviews_path = path if first is not None and set(first) >= REVIEW_FIELDS else None
+    first = first_line_keys(path)
+    reviews_path = path if first is not None and first >= REVIEW_FIELDS else None
     predictions_path = _partner(path, "reviews", "predictions") if reviews_path is not None else path
     predictions: dict[Any, dict[str, Any]] = {}
+    token_counts = TokenCounts()
     if predictions_path is not None:
-        predictions = {row["index"]: _prediction_facts(row) for _, row in iter_jsonl(predictions_path)}
-    groups = _from_reviews(reviews_path, predictions) if reviews_path is not None else _from_predictions(path)
+        predictions = {row.get("index"): _prediction_facts(row, token_counts, f"{predictions_path.name}:{number}")
+                       for number, row in iter_jsonl(predictions_path)}  # fmt: skip
+    groups = (
+        _from_reviews(reviews_path, predictions) if reviews_path is not None else _from_predictions(path, token_counts)
+    )
     items = [
         SourceItem(
             line=f"group {key}",
@@ -170,7 +175,7 @@ def read(path: Path, root: Path) -> list[SourceRun]:
     report = read_json(report_path) if report_path is not None else {}
     reported = None
     for metric in report.get("metrics") or [] if isinstance(report, dict) else []:
-        if isinstance(metric.get("score"), (int, float)):
+        if isinstance(metric, dict) and finite_number(metric.get("score")) is not None:
             name = (metric.get("identity") or {}).get("name") or metric.get("name") or "score"
             # Its report rounds scores to 4 decimals: 2 decimals of a percent.
             reported = Reported(name, 100 * metric["score"], report_path.name, "evalscope's report", decimals=2)
@@ -196,5 +201,6 @@ def read(path: Path, root: Path) -> list[SourceRun]:
             task=_key(main_path, kind),
             notes=tuple(notes),
             keeps_answers=reviews_path is not None,
+            token_count_note=token_counts.note(),
         )
     ]

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.importers.files import ZipMembers, logical_name, read_json
+from evalkit.fields import TokenCounts, finite_number, text_or_none
+from evalkit.importers.files import Outline, ZipMembers, logical_name, read_json
 from evalkit.importers.source import Reported, SourceItem, SourceResponse, SourceRun
 
 NAME = "inspect"
@@ -17,10 +18,10 @@ HARNESS = "inspect_ai"
 _LETTERS = {"C": True, "I": False, "P": False, "N": False}
 
 
-def claims(path: Path, document: Any | None = None) -> bool:
+def claims(path: Path, outline: Outline | None = None) -> bool:
     if logical_name(path).endswith(".eval"):
         return True
-    return isinstance(document, dict) and "eval" in document and "samples" in document and "plan" in document
+    return outline is not None and {"eval", "samples", "plan"} <= outline.keys
 
 
 def _text(content: Any) -> tuple[str, str | None]:
@@ -48,22 +49,28 @@ def _verdict(value: Any) -> bool | None:
     return None
 
 
-def _response(sample: dict[str, Any]) -> SourceResponse:
-    output = sample.get("output") or {}
-    choices = output.get("choices") or []
-    choice = choices[0] if choices else {}
-    text, reasoning = _text((choice.get("message") or {}).get("content"))
+def _object(value: Any) -> dict[str, Any]:
+    """A field that should hold an object; anything else (a damaged or foreign log) reads as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _response(sample: dict[str, Any], token_counts: TokenCounts) -> SourceResponse:
+    output = _object(sample.get("output"))
+    choices = output.get("choices")
+    choice = _object(choices[0]) if isinstance(choices, list) and choices else {}
+    text, reasoning = _text(_object(choice.get("message")).get("content"))
     if not text and isinstance(output.get("completion"), str):
         text = output["completion"]
-    usage = output.get("usage") or {}
-    scores = sample.get("scores") or {}
+    usage = _object(output.get("usage"))
+    scores = _object(sample.get("scores"))
     score = next(iter(scores.values()), None) if scores else None
-    stop = choice.get("stop_reason")
+    stop = text_or_none(choice.get("stop_reason"))
+    where = f"sample {sample.get('id')} epoch {sample.get('epoch')}"
     return SourceResponse(
         text=text,
-        finish_reason={"max_tokens": "length", "model_length": "length"}.get(stop, stop),
-        prompt_tokens=usage.get("input_tokens"),
-        output_tokens=usage.get("output_tokens"),
+        finish_reason={"max_tokens": "length", "model_length": "length"}.get(stop, stop) if stop else None,
+        prompt_tokens=token_counts.read(usage.get("input_tokens"), where),
+        output_tokens=token_counts.read(usage.get("output_tokens"), where),
         reasoning=reasoning,
         extracted=None if not isinstance(score, dict) or score.get("answer") is None else str(score["answer"]),
         correct=_verdict(score.get("value")) if isinstance(score, dict) else None,
@@ -79,29 +86,36 @@ def _prompt(sample: dict[str, Any]) -> str | None:
 
 def _load(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if logical_name(path).endswith(".eval"):
-        archive = ZipMembers(path)
-        names = archive.names()
-        if "header.json" in names:
-            header = archive.read_json("header.json")
-        elif "_journal/start.json" in names:
-            header = archive.read_json("_journal/start.json")
-        else:
-            raise EvalkitError(f"{path} has no header.json: is it an inspect log?")
-        samples = [archive.read_json(n) for n in sorted(names) if n.startswith("samples/") and n.endswith(".json")]
-        return header, samples
+        with ZipMembers(path) as archive:
+            names = archive.names()
+            if "header.json" in names:
+                header = archive.read_object("header.json")
+            elif "_journal/start.json" in names:
+                header = archive.read_object("_journal/start.json")
+            else:
+                raise EvalkitError(f"{path} has no header.json: is it an inspect log?")
+            members = sorted(n for n in names if n.startswith("samples/") and n.endswith(".json"))
+            return header, [archive.read_object(n) for n in members]
     document = read_json(path)
-    return document, list(document.get("samples") or [])
+    if not isinstance(document, dict) or not isinstance(document.get("samples") or [], list):
+        raise EvalkitError(f"{path} is not an inspect log (not one object with a list of samples)")
+    samples = document.get("samples") or []
+    for number, sample in enumerate(samples, start=1):
+        if not isinstance(sample, dict):
+            raise EvalkitError(f"{path}: sample {number} is {type(sample).__name__} JSON, not an object")
+    return document, samples
 
 
 def read(path: Path, root: Path) -> list[SourceRun]:
     header, samples = _load(path)
-    evaluation = header.get("eval") or {}
+    evaluation = _object(header.get("eval"))
+    token_counts = TokenCounts()
     by_id: dict[str, list[dict[str, Any]]] = {}
     for sample in samples:
         by_id.setdefault(str(sample.get("id")), []).append(sample)
     items = []
     for sample_id, epochs in by_id.items():
-        epochs.sort(key=lambda s: s.get("epoch") or 0)
+        epochs.sort(key=lambda s: s.get("epoch") if isinstance(s.get("epoch"), int) else 0)
         first = epochs[0]
         raw_id = first.get("id")
         target = first.get("target")
@@ -116,15 +130,15 @@ def read(path: Path, root: Path) -> list[SourceRun]:
                 problem=problem if isinstance(problem, str) else None,
                 prompt=_prompt(first),
                 gold=None if target is None else str(target),
-                responses=tuple(_response(s) for s in epochs),
+                responses=tuple(_response(s, token_counts) for s in epochs),
             )
         )
-    config = evaluation.get("config") or {}
-    generate = evaluation.get("model_generate_config") or {}
+    config = _object(evaluation.get("config"))
+    generate = _object(evaluation.get("model_generate_config"))
     prompt = None
-    for step in (header.get("plan") or {}).get("steps") or []:
-        if step.get("solver") == "prompt_template":
-            prompt = (step.get("params") or {}).get("template")
+    for step in _object(header.get("plan")).get("steps") or []:
+        if isinstance(step, dict) and step.get("solver") == "prompt_template":
+            prompt = text_or_none(_object(step.get("params")).get("template"))
     protocol: dict[str, Any] = {
         "temperature": generate.get("temperature"),
         "top_p": generate.get("top_p"),
@@ -136,13 +150,13 @@ def read(path: Path, root: Path) -> list[SourceRun]:
     if len(counts) == 1:
         protocol["n"] = counts.pop()
     reported = None
-    for score in (header.get("results") or {}).get("scores") or []:
-        accuracy = (score.get("metrics") or {}).get("accuracy")
-        if isinstance(accuracy, dict) and isinstance(accuracy.get("value"), (int, float)):
-            reported = Reported(f"{score.get('name')} accuracy", 100 * accuracy["value"], "header.json",
+    for score in _object(header.get("results")).get("scores") or []:
+        value = finite_number(_object(_object(_object(score).get("metrics")).get("accuracy")).get("value"))
+        if value is not None:
+            reported = Reported(f"{_object(score).get('name')} accuracy", 100 * value, "header.json",
                                 "inspect's accuracy over epochs")  # fmt: skip
             break
-    version = (evaluation.get("packages") or {}).get("inspect_ai")
+    version = _object(evaluation.get("packages")).get("inspect_ai")
     notes = []
     if header.get("status") not in (None, "success"):
         notes.append(f"the log's status is {header.get('status')!r}: the evaluation did not finish")
@@ -155,9 +169,10 @@ def read(path: Path, root: Path) -> list[SourceRun]:
             items=tuple(items),
             protocol=protocol,
             reported=reported,
-            task=evaluation.get("task"),
+            task=text_or_none(evaluation.get("task")),
             notes=tuple(notes),
             n_requested=config.get("epochs") if isinstance(config.get("epochs"), int) else None,
             prompt_text=prompt,
+            token_count_note=token_counts.note(),
         )
     ]

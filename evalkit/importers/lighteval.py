@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.fields import TokenCounts, finite_number, text_or_none
 from evalkit.importers.files import existing, logical_name, read_bytes, read_json
 from evalkit.importers.source import Reported, SourceItem, SourceResponse, SourceRun
 
@@ -56,15 +57,13 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 def _mean_metric(metrics: dict[str, Any]) -> tuple[str, float] | None:
     for prefix in _MEAN_METRICS:
         for name, value in metrics.items():
-            if name.startswith(prefix) and not name.endswith("_stderr") and isinstance(value, (int, float)):
+            if name.startswith(prefix) and not name.endswith("_stderr") and finite_number(value) is not None:
                 return name, float(value)
     return None
 
 
-def _int_at(values: Any, index: int) -> int | None:
-    if isinstance(values, list) and index < len(values) and isinstance(values[index], (int, float)):
-        return int(values[index])
-    return None
+def _at(values: Any, index: int) -> Any:
+    return values[index] if isinstance(values, list) and index < len(values) else None
 
 
 def read(path: Path, root: Path) -> list[SourceRun]:
@@ -75,6 +74,7 @@ def read(path: Path, root: Path) -> list[SourceRun]:
     items = []
     requested: set[int] = set()
     metric_name = None
+    token_counts = TokenCounts()
     for number, row in enumerate(_rows(path), start=1):
         doc = row.get("doc") or {}
         response = row.get("model_response") or {}
@@ -84,8 +84,8 @@ def read(path: Path, root: Path) -> list[SourceRun]:
             SourceResponse(
                 text=str(text),
                 reasoning=reasonings[i] if i < len(reasonings) and isinstance(reasonings[i], str) else None,
-                prompt_tokens=_int_at(response.get("input_tokens"), i),
-                output_tokens=_int_at(response.get("output_tokens"), i),
+                prompt_tokens=token_counts.read(_at(response.get("input_tokens"), i), f"row {number}"),
+                output_tokens=token_counts.read(_at(response.get("output_tokens"), i), f"row {number}"),
             )
             for i, text in enumerate(texts)
         ]
@@ -105,7 +105,7 @@ def read(path: Path, root: Path) -> list[SourceRun]:
                 line=f"row {number} (id {doc.get('id')})",
                 key=None,  # lighteval numbers documents by position in its own copy of the data
                 problem=None,
-                prompt=doc.get("query") or doc.get("original_query"),
+                prompt=text_or_none(doc.get("query")) or text_or_none(doc.get("original_query")),
                 gold=gold,
                 responses=tuple(responses),
                 solved_fraction=mean[1] if mean else None,
@@ -129,8 +129,9 @@ def read(path: Path, root: Path) -> list[SourceRun]:
         protocol["n"] = counts.pop()
     reported = None
     task_results = (results.get("results") or {}).get(task or "", {}) if isinstance(results, dict) else {}
-    if metric_name and isinstance(task_results.get(metric_name), (int, float)):
-        reported = Reported(metric_name, 100 * float(task_results[metric_name]), results_path.name, "lighteval's mean")
+    value = finite_number(task_results.get(metric_name)) if metric_name and isinstance(task_results, dict) else None
+    if value is not None and results_path is not None:
+        reported = Reported(metric_name, 100 * value, results_path.name, "lighteval's mean")
     model = general.get("model_name") or model_config.get("model_name") or path.parent.name
     version = general.get("lighteval_sha")
     return [
@@ -147,5 +148,6 @@ def read(path: Path, root: Path) -> list[SourceRun]:
             notes=("lighteval keeps a score per problem, not a verdict per sample",),
             n_requested=requested.pop() if len(requested) == 1 else None,
             keeps_answers=False,
+            token_count_note=token_counts.note(),
         )
     ]

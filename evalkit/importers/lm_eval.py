@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from evalkit.fields import finite_number, verdict
 from evalkit.importers.files import existing, iter_jsonl, logical_name, read_json
 from evalkit.importers.source import Reported, SourceItem, SourceResponse, SourceRun
 
@@ -18,8 +19,8 @@ FIELDS = {"doc_id", "doc", "resps", "filtered_resps"}
 _FILE = re.compile(r"^samples_(?P<task>.+)_(?P<time>\d{4}-\d{2}-\d{2}T[\d.-]+)\.jsonl$")
 
 
-def claims(path: Path, first_row: dict[str, Any] | None) -> bool:
-    return logical_name(path).endswith(".jsonl") and first_row is not None and set(first_row) >= FIELDS
+def claims(path: Path, keys: frozenset[str] | None) -> bool:
+    return logical_name(path).endswith(".jsonl") and keys is not None and keys >= FIELDS
 
 
 def is_companion(path: Path) -> bool:
@@ -83,9 +84,13 @@ def read(path: Path, root: Path) -> list[SourceRun]:
         metric_name = metric_name or (metrics[0] if metrics else None)
         score = row.get(metric_name) if metric_name else None
         texts = _repeats(row.get("resps"))
+        try:
+            correct = verdict(score)
+        except ValueError:  # a metric that is no verdict (a partial score): the source's verdict is unknown
+            correct = None
         responses = [
             # Its default filter (take_first) scores the first repeat only: the verdict belongs to that one.
-            SourceResponse(text=text, correct=None if i or score is None else bool(score))
+            SourceResponse(text=text, correct=None if i else correct)
             for i, text in enumerate(texts)
         ]
         doc = row.get("doc") if isinstance(row.get("doc"), dict) else {}
@@ -125,7 +130,8 @@ def read(path: Path, root: Path) -> list[SourceRun]:
     reported = None
     task_results = (results.get("results") or {}).get(task or "", {}) if isinstance(results, dict) else {}
     for key, value in task_results.items():
-        if metric_name and key.startswith(f"{metric_name},") and "stderr" not in key and isinstance(value, float):
+        stated = key.startswith(f"{metric_name},") and "stderr" not in key if metric_name else False
+        if stated and finite_number(value) is not None:
             reported = Reported(key, 100 * value, results_path.name if results_path else "", "lm-eval's aggregate")
             break
     model_args = (results.get("config") or {}).get("model_args") if isinstance(results, dict) else None

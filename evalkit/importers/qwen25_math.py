@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.fields import finite_number, shown, text_or_none, verdict
 from evalkit.importers.files import existing, iter_jsonl, logical_name, read_json
 from evalkit.importers.source import Reported, SourceItem, SourceResponse, SourceRun
 
@@ -24,8 +25,8 @@ _FILE = re.compile(
 _OUTPUT_ROOTS = re.compile(r"(^|[-_])outputs?$")
 
 
-def claims(path: Path, first_row: dict[str, Any] | None) -> bool:
-    return logical_name(path).endswith(".jsonl") and first_row is not None and set(first_row) >= FIELDS
+def claims(path: Path, keys: frozenset[str] | None) -> bool:
+    return logical_name(path).endswith(".jsonl") and keys is not None and keys >= FIELDS
 
 
 def is_companion(path: Path) -> bool:
@@ -86,20 +87,18 @@ def read(path: Path, root: Path) -> list[SourceRun]:
         sampled = []
         for i, text in enumerate(responses):
             pred = preds[i] if i < len(preds) else None
-            score = scores[i] if i < len(scores) else None
-            sampled.append(
-                SourceResponse(
-                    text=text,
-                    extracted=None if pred is None else str(pred),
-                    correct=None if score is None else bool(score),
-                )
-            )
+            try:
+                correct = verdict(scores[i] if i < len(scores) else None)
+            except ValueError:
+                raise EvalkitError(f"{path}:{number}: `score` {shown(scores[i])} is not a verdict (true or false, "
+                                   "1 or 0)") from None  # fmt: skip
+            sampled.append(SourceResponse(text=text, extracted=None if pred is None else str(pred), correct=correct))
         gold = row.get("gt", row.get("answer"))
         items.append(
             SourceItem(
                 line=f"line {number} (idx {row.get('idx')})",
                 key=None,  # idx is a position in the harness's copy of the data, not an id
-                problem=row.get("question") or row.get("problem"),
+                problem=text_or_none(row.get("question")) or text_or_none(row.get("problem")),
                 prompt=None,
                 gold=None if gold is None else str(gold),
                 responses=tuple(sampled),
@@ -114,9 +113,10 @@ def read(path: Path, root: Path) -> list[SourceRun]:
     if metrics_path is not None:
         companions = (metrics_path,)
         metrics = read_json(metrics_path)
-        if isinstance(metrics, dict) and isinstance(metrics.get("acc"), (int, float)):
+        acc = finite_number(metrics.get("acc")) if isinstance(metrics, dict) else None
+        if acc is not None:
             # It writes round(100 * mean, 1).
-            reported = Reported("acc", float(metrics["acc"]), metrics_path.name, "mean of its verdicts", decimals=1)
+            reported = Reported("acc", acc, metrics_path.name, "mean of its verdicts", decimals=1)
     task = path.parent.name
     return [
         SourceRun(

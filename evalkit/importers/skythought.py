@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.importers.files import logical_name, read_json
+from evalkit.fields import TokenCounts, shown, text_or_none, verdict
+from evalkit.importers.files import Outline, logical_name, read_json
 from evalkit.importers.source import SourceItem, SourceResponse, SourceRun
 
 NAME = "skythought"
@@ -26,10 +27,11 @@ def _looks_like_entry(value: Any) -> bool:
     return isinstance(value, dict) and "responses" in value and ("problem" in value or "question" in value)
 
 
-def claims(path: Path, document: Any) -> bool:
-    if not logical_name(path).endswith(".json") or not isinstance(document, dict) or not document:
+def claims(path: Path, outline: Outline | None) -> bool:
+    """A JSON object whose first value is an entry: `responses` and the `problem` (or `question`)."""
+    if not logical_name(path).endswith(".json") or outline is None:
         return False
-    return _looks_like_entry(next(iter(document.values())))
+    return "responses" in outline.first_value_keys and bool({"problem", "question"} & outline.first_value_keys)
 
 
 def _responses(value: Any) -> list[dict[str, Any]]:
@@ -43,12 +45,12 @@ def _responses(value: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _usage(usages: Any, temperature: str, index: int, name: str) -> int | None:
+def _usage(usages: Any, temperature: str, index: int, name: str) -> Any:
     entry = usages.get(temperature) if isinstance(usages, dict) else None
     value = entry.get(name) if isinstance(entry, dict) else None
     if isinstance(value, list):
         value = value[index] if index < len(value) else None
-    return int(value) if isinstance(value, (int, float)) else None
+    return value
 
 
 def read(path: Path, root: Path, document: Any | None = None) -> list[SourceRun]:
@@ -58,27 +60,37 @@ def read(path: Path, root: Path, document: Any | None = None) -> list[SourceRun]
     match = _FILE.match(logical_name(path))
     model = match["model"] if match else logical_name(path)[: -len(".json")]
     by_temperature: dict[str, list[SourceItem]] = {}
+    token_counts = TokenCounts()
     for number, (key, entry) in enumerate(document.items(), start=1):
         if not _looks_like_entry(entry):
             raise EvalkitError(f"{path}: entry {number} has no `responses`; is this a SkyThought results file?")
-        for temperature, value in (entry.get("responses") or {}).items():
+        per_temperature = entry.get("responses")
+        if not isinstance(per_temperature, dict):
+            raise EvalkitError(f"{path}: entry {number}'s `responses` is not an object keyed by temperature")
+        usages = entry.get("token_usages")
+        for temperature, value in per_temperature.items():
             responses = []
             for index, response in enumerate(_responses(value)):
-                correctness = response.get("correctness")
+                where = f"entry {number}"
+                try:
+                    correct = verdict(response.get("correctness"))
+                except ValueError:
+                    raise EvalkitError(f"{path}: {where}: correctness {shown(response['correctness'])} is not a "
+                                       "verdict (true or false, 1 or 0)") from None  # fmt: skip
                 responses.append(
                     SourceResponse(
                         text=str(response.get("content") or ""),
-                        prompt_tokens=_usage(entry.get("token_usages"), temperature, index, "prompt_tokens"),
-                        output_tokens=_usage(entry.get("token_usages"), temperature, index, "completion_tokens"),
-                        correct=None if correctness is None else bool(correctness),
+                        prompt_tokens=token_counts.read(_usage(usages, temperature, index, "prompt_tokens"), where),
+                        output_tokens=token_counts.read(_usage(usages, temperature, index, "completion_tokens"), where),
+                        correct=correct,
                     )
                 )
             by_temperature.setdefault(temperature, []).append(
                 SourceItem(
                     line=f"entry {number} (id {entry.get('id')})",
                     key=None,  # its id is a row number in the source's copy of the data
-                    problem=entry.get("problem") or entry.get("question") or key,
-                    prompt=entry.get("prompt"),
+                    problem=text_or_none(entry.get("problem")) or text_or_none(entry.get("question")) or key,
+                    prompt=text_or_none(entry.get("prompt")),
                     gold=None if entry.get("answer") is None else str(entry["answer"]),
                     responses=tuple(responses),
                 )
@@ -102,6 +114,7 @@ def read(path: Path, root: Path, document: Any | None = None) -> list[SourceRun]
                 reported=None,
                 task=match["task"] if match else None,
                 keeps_answers=False,
+                token_count_note=token_counts.note(),
             )
         )
     return runs

@@ -78,6 +78,8 @@ class SourceRun:
     # Whether `model` is the path of folders the model was loaded from (the Qwen2.5-Math harness's layout), which
     # is shortened to the model's own folder for display (importers/naming.py).
     model_from_folders: bool = False
+    # Token counts in the file that are not counts (negative, fractional, text), recorded as unknown: said once.
+    token_count_note: str | None = None
 
     def stated_protocol(self) -> dict[str, Any]:
         """The protocol facts the source states; every field it leaves out is None."""

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalkit.data.datasets import DataLocations, Dataset, parse_jsonl_rows, read_utf8
+from evalkit.data.datasets import DataLocations, Dataset, jsonl_objects, parse_jsonl_rows, read_utf8
 from evalkit.errors import EvalkitError
+from evalkit.fields import shown, text_or_none, token_count
 from evalkit.metrics import Metrics, SampleOutcome, compute
 from evalkit.provenance import now_iso, package_versions
 from evalkit.verify import DEFAULT_TIMEOUT_S, Verdict, Verifier
@@ -118,6 +119,58 @@ class ScoreReport:
     coverage: Coverage
 
 
+class SampleNumbering:
+    """Sample indices as a generations file gives them: a line's `sample_index`, or else the next index of its problem
+    in file order. A second line for one (problem, sample) is refused, naming both lines: which of the two is the
+    sample cannot be known, and `score` and `import` must not each keep another one."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self._next: dict[Any, int] = {}
+        self._lines: dict[tuple[Any, int], int] = {}
+
+    def index(self, key: Any, problem_id: str, row: dict[str, Any], line: int) -> int:
+        """The index of the sample on `line`; `key` is what samples are numbered within (a problem, or a model's)."""
+        raw = row.get("sample_index")
+        if raw is None:
+            index = self._next.get(key, 0)
+        else:
+            try:
+                index = token_count(raw)  # the same rule as a count: a whole number of at least 0
+            except ValueError:
+                negative = isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw < 0
+                what = f"a negative sample_index ({raw})" if negative else f"a sample_index {shown(raw)}"
+                raise EvalkitError(f"{self.where}:{line} has {what} that is not a whole number of at least 0; "
+                                   "indices count from 0") from None  # fmt: skip
+        first = self._lines.setdefault((key, index), line)
+        if first != line:
+            raise EvalkitError(f"{self.where}:{line} repeats sample {index} of problem {problem_id!r} (line {first} "
+                               "has it too); remove one of the two lines")  # fmt: skip
+        self._next[key] = max(self._next.get(key, 0), index + 1)
+        return index
+
+
+def generation_fields(row: dict[str, Any], where: str, line: int) -> tuple[str, str, str | None, int | None]:
+    """(problem id, response, finish reason, output tokens) of one line of a generations file, each checked."""
+    if "problem_id" not in row or "response" not in row:
+        raise EvalkitError(f"{where}:{line} needs `problem_id` and `response` fields")
+    if not isinstance(row["response"], str):
+        raise EvalkitError(f"{where}:{line} has a non-text `response`")
+    problem_id = row["problem_id"]
+    if isinstance(problem_id, (dict, list)) or problem_id is None or str(problem_id) == "":
+        raise EvalkitError(f"{where}:{line}: problem_id {shown(problem_id)} is not an id")
+    try:
+        tokens = token_count(row.get("output_tokens"))
+    except ValueError as exc:
+        raise EvalkitError(f"{where}:{line}: output_tokens {shown(row['output_tokens'])} is not a token count "
+                           f"({exc}); fix or remove it") from None  # fmt: skip
+    return str(problem_id), row["response"], text_or_none(row.get("finish_reason")), tokens
+
+
+def _generations_text(path: Path) -> str:
+    return read_utf8(path, "a generations file").removeprefix("\ufeff")  # the byte-order mark some editors write
+
+
 def read_generations(path: Path) -> list[Generation]:
     """Read `problem_id`, `response` and optional `sample_index`, `finish_reason`, `output_tokens` and `reasoning`
     (the thinking a server sent apart from the response) per line.
@@ -126,39 +179,15 @@ def read_generations(path: Path) -> list[Generation]:
     """
     if not path.is_file():
         raise EvalkitError(f"{path} does not exist; give a generations .jsonl file or a run directory")
-    rows = parse_jsonl_rows(read_utf8(path, "a generations file"), str(path))
+    numbering = SampleNumbering(str(path))
     generations = []
-    next_index: dict[str, int] = {}
-    for line, row in enumerate(rows, start=1):
-        if "problem_id" not in row or "response" not in row:
-            raise EvalkitError(f"{path}: record {line} needs `problem_id` and `response` fields")
-        if not isinstance(row["response"], str):
-            raise EvalkitError(f"{path}: record {line} has a non-text `response`")
-        pid = str(row["problem_id"])
-        if row.get("sample_index") is not None:
-            try:
-                index = int(row["sample_index"])
-            except (TypeError, ValueError):
-                raise EvalkitError(f"{path}: record {line} has a non-integer sample_index") from None
-            if index < 0:
-                raise EvalkitError(f"{path}: record {line} has a negative sample_index ({index}); indices count from 0")
-        else:
-            index = next_index.get(pid, 0)
-        next_index[pid] = max(next_index.get(pid, 0), index + 1)
-        tokens = row.get("output_tokens")
+    for line, row in jsonl_objects(_generations_text(path), str(path)):
+        pid, response, finish_reason, tokens = generation_fields(row, str(path), line)
+        index = numbering.index(pid, pid, row, line)
         reasoning = row.get("reasoning")
         if reasoning is not None and not isinstance(reasoning, str):
-            raise EvalkitError(f"{path}: record {line} has a non-text `reasoning`")
-        generations.append(
-            Generation(
-                problem_id=pid,
-                sample_index=index,
-                response=row["response"],
-                finish_reason=row.get("finish_reason"),
-                output_tokens=int(tokens) if isinstance(tokens, (int, float)) else None,
-                reasoning=reasoning,
-            )
-        )
+            raise EvalkitError(f"{path}:{line} has a non-text `reasoning`")
+        generations.append(Generation(pid, index, response, finish_reason, tokens, reasoning))
     if not generations:
         raise EvalkitError(f"{path}: no records to score")
     return generations
@@ -367,7 +396,7 @@ def save_from_file(
     """`score --save`: the scored generations file as a run directory; the model comes from the file if not given."""
     from evalkit.data.datasets import sha256_bytes
 
-    rows = parse_jsonl_rows(read_utf8(source, "a generations file"), str(source))
+    rows = parse_jsonl_rows(_generations_text(source), str(source))
     names = {str(r["model"]) for r in rows if r.get("model")}
     if model is None:
         if len(names) != 1:

@@ -321,14 +321,16 @@ def _table(frame: pd.DataFrame, links: Mapping[str, str]) -> str:
             sort = ""
             if key == "difference":
                 css = _sign_class(record.get("difference"))
-                sort = f' data-sort="{record["difference"]}"' if _value(record.get("difference")) is not None else ""
+                difference = _value(record.get("difference"))
+                sort = f' data-sort="{difference}"' if difference is not None else ""
             if key == "model" and links.get(str(record.get("run"))):
                 text = f'<a href="{escape(links[str(record["run"])])}" title="samples">{text}</a>'
             tds.append(f'<td class="{css}"{sort}>{text}</td>')
-        body.append(f'<tr class="{kind}" data-kind="{kind}">{"".join(tds)}</tr>')
+        body.append(f'<tr class="{escape(kind)}" data-kind="{escape(kind)}">{"".join(tds)}</tr>')
     present = list(dict.fromkeys(_kind_class(str(k)) for k in frame["kind"]))
     boxes = "".join(
-        f'<label><input type="checkbox" value="{k}" checked> {escape(KIND_NAMES.get(k, k))}</label>' for k in present
+        f'<label><input type="checkbox" value="{escape(k)}" checked> {escape(KIND_NAMES.get(k, k))}</label>'
+        for k in present
     )
     controls = (f'<div class="controls" id="controls" hidden><input type="search" id="filter" placeholder="filter rows '
                 f'(model, family, template…)" aria-label="filter rows">{boxes}<span id="shown" class="note"></span>'

@@ -18,6 +18,7 @@ import pandas as pd
 
 from evalkit.data.presets import Preset, ReportedScore, load_presets
 from evalkit.errors import EvalkitError
+from evalkit.report.validate import DamagedRun, check_manifest, check_results
 from evalkit.store import RESULTS, iter_run_dirs, read_manifest, read_results
 
 PASS_KS = (1, 8, 32)
@@ -61,8 +62,15 @@ def load_run(run_dir: Path) -> RunRecord:
         raise EvalkitError(f"{run_dir} has no {RESULTS} yet; finish the run (rerun resumes) or leave it out")
     record = RunRecord(run_dir, manifest, results)
     try:
+        check_manifest(manifest)
+    except DamagedRun as exc:
+        raise EvalkitError(f"{run_dir} is damaged: its manifest's {exc}") from None
+    try:
+        check_results(results)
+    except DamagedRun as exc:
+        raise EvalkitError(f"{run_dir} is damaged: its results' {exc}; rescore it (evalkit score RUN)") from None
+    try:
         measured_row(record, {})
-        [(e["problem_id"], e["n"], e["correct"], e["solve_rate"]) for e in record.per_problem]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EvalkitError(f"{run_dir} is damaged ({type(exc).__name__}: {exc} in its manifest or results)") from None
     return record

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -28,8 +29,11 @@ def samples_dir(out_dir: Path, dataset: str) -> Path:
     return out_dir / f"{dataset}-samples"
 
 
-def write_samples_pages(runs: Sequence[RunRecord], out_dir: Path, dataset: str) -> dict[str, str]:
-    """One samples page per run (rewritten whole; pages of runs no longer shown are removed).
+def write_samples_pages(
+    runs: Sequence[RunRecord], out_dir: Path, dataset: str, on_skip: Callable[[str], None] = lambda message: None
+) -> dict[str, str]:
+    """One samples page per run (rewritten whole; pages of runs no longer shown are removed). A run whose samples
+    cannot be read gets no page, and `on_skip` is told why: its row stays, the other runs keep theirs.
 
     Returns each run's page relative to the leaderboard page, keyed by the run's path.
     """
@@ -38,9 +42,14 @@ def write_samples_pages(runs: Sequence[RunRecord], out_dir: Path, dataset: str) 
     links: dict[str, str] = {}
     for run in runs:
         name = page_name(str(run.path))
-        view = load_view(run.path)
-        write_text_atomic(folder / name, samples_page(view, back=f"../{dataset}.html"))
-        links[str(run.path)] = f"{folder.name}/{name}"
+        try:
+            view = load_view(run.path)
+        except EvalkitError as exc:
+            on_skip(f"no samples page for {run.path}: {exc}")
+            continue
+        # Quoted: a dataset name is text, and must not read as a scheme (`javascript:`) or a fragment in a link.
+        write_text_atomic(folder / name, samples_page(view, back=f"../{quote(dataset)}.html"))
+        links[str(run.path)] = f"{quote(folder.name)}/{name}"
     wanted = {link.rsplit("/", 1)[-1] for link in links.values()}
     for stale in folder.glob("*.html"):
         if stale.name not in wanted:
@@ -57,6 +66,7 @@ def write(
     train_logs: Mapping[str, Sequence[StepCost]] | None = None,
     samples: bool = True,
     comparisons: Sequence[StepComparison] = (),
+    on_skip: Callable[[str], None] = lambda message: None,
 ) -> list[Path]:
     """The leaderboard in each format; `comparisons` are checkpoint comparisons asked for (`--compare-steps`), shown
     after each training run's default ones in the markdown and on the page."""
@@ -83,7 +93,7 @@ def write(
         elif fmt == "html":
             kept = set(frame["run"].dropna())
             shown = [run for run in runs if run.dataset == dataset and str(run.path) in kept]
-            links = write_samples_pages(shown, out_dir, dataset) if samples else {}
+            links = write_samples_pages(shown, out_dir, dataset, on_skip) if samples else {}
             write_text_atomic(path, page(frame, runs, dataset, train_logs, links, comparisons))
             if samples:
                 written.append(samples_dir(out_dir, dataset))

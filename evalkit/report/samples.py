@@ -3,7 +3,6 @@ imported runs, the source's own answer and verdict). The one place the report re
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -114,11 +113,10 @@ def _problems(manifest: dict[str, Any]) -> dict[str, ProblemText]:
 
 
 def load_view(run_dir: Path, with_problems: bool = True) -> RunView:
-    from evalkit.store import RESULTS, read_manifest
+    from evalkit.store import read_manifest, read_results
 
     manifest = read_manifest(run_dir)
-    results_path = run_dir / RESULTS
-    results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.is_file() else None
+    results = read_results(run_dir)  # damaged: one line saying so, as for the manifest
     samples = sample_views(run_dir)
     if not samples:
         raise EvalkitError(f"{run_dir} has no samples yet")

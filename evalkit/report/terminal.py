@@ -1,14 +1,18 @@
-"""Rich tables for humans: metrics summaries, verifier disagreements, dataset cards. Builds; never prints."""
+"""Rich tables for humans: metrics summaries, verifier disagreements, dataset cards; and the console they are
+printed on, which shows text from models, files and servers as text. Builds; never prints."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from evalkit.data.datasets import DatasetCard
@@ -16,6 +20,47 @@ if TYPE_CHECKING:
     from evalkit.metrics import Interval, Metrics
     from evalkit.pipeline.rescore import ScoreReport
     from evalkit.report.samples import RunView
+
+
+# Characters a terminal acts on instead of showing: the C0 controls but tab and newline (ESC starts the sequences
+# that write the clipboard, clear the screen, move the cursor or hide a link; CR returns over the line to forge
+# it), DEL, and the C1 controls (CSI and OSC in one byte, for terminals that take them). CR before LF only ends a
+# line, as Windows files write it. Lone surrogates (JSON's "\ud800") are no characters a terminal can be sent.
+_CONTROLS = re.compile(r"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """`text` with every control character a terminal would act on written as its escape, `\\x1b` for ESC.
+
+    Escapes rather than Unicode's control pictures (␛): the pictures cover only C0, read like any other glyph,
+    and cannot be told from the same glyph written by a model; `\\x1b` is what Python, JSON tools and `cat -v`
+    users read, and can be searched for."""
+    return _CONTROLS.sub(_escape, text)
+
+
+class SafeConsole(Console):
+    """The console evalkit prints on. Every string it renders (printed text, table cells, titles, notices, errors)
+    shows its control characters as escapes, and neither markup nor emoji codes are read from it unless the call
+    asks (`markup=True`, used only on evalkit's own words, with data escaped): a model named `[link=…]x[/link]`
+    stays that text."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(markup=False, emoji=False, **options)
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(visible(text), **options)
+
+
+def json_text(document: Any) -> str:
+    """One JSON document on one line, for `--json`: non-ASCII text kept readable, but the C1 controls and DEL
+    (which JSON leaves raw) escaped too, so piping it to a terminal runs nothing."""
+    text = json.dumps(document, ensure_ascii=False)
+    return re.sub(r"[\x7f-\x9f\ud800-\udfff]", lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def pct(value: float | None) -> str:
@@ -262,9 +307,8 @@ def preset_detail(p) -> str:
 
 
 def card_detail(card: DatasetCard, cached: Path) -> str:
-    """Everything a dataset card says, and whether it is in the cache."""
+    """Everything a dataset card says, and whether it is in the cache (markup: print it with `markup=True`)."""
     lines = [
-        f"[bold]{card.name}[/bold]: {card.title}",
         f"problems: {card.rows} · answers: {card.answer_type} · license: {card.license}",
         f"source: {card.repository} @ {card.commit}",
     ]
@@ -277,7 +321,7 @@ def card_detail(card: DatasetCard, cached: Path) -> str:
     if card.notes:
         lines.append(f"notes: {card.notes}")
     lines.append(f"cache: {cached} ({'present' if cached.is_file() else 'not downloaded'})")
-    return "\n".join(lines)
+    return f"[bold]{escape(card.name)}[/bold]: {escape(card.title)}\n" + escape("\n".join(lines))
 
 
 class RunProgressView:
@@ -309,13 +353,15 @@ class RunProgressView:
         self.console.print(message, highlight=False, markup=False)
 
     def warning(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
+        self.console.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False, markup=True)
 
     def started(self, state, info: dict) -> None:
         if info["resumed"]:
             self.notice(f"resuming {info['run_dir']}: {info['resumed']} samples on disk, {info['to_generate']} to go")
         self.progress.start()
-        self.task = self.progress.add_task(info.get("dataset", ""), total=state.total, completed=state.done, tps=0.0)
+        # The bar's columns read their text as markup, past the console's own rendering.
+        description = escape(visible(str(info.get("dataset", ""))))
+        self.task = self.progress.add_task(description, total=state.total, completed=state.done, tps=0.0)
 
     def sampled(self, state) -> None:
         if self.task is not None:

@@ -42,6 +42,10 @@ def _read_json_object(path: Path, what: str) -> dict[str, Any]:
         ) from None
     except IsADirectoryError:
         raise EvalkitError(f"{path} is a folder, not an evalkit {what}") from None
+    except RecursionError:
+        raise EvalkitError(
+            f"{path} is damaged (JSON nested thousands deep); the samples beside it are intact"
+        ) from None
     if not isinstance(data, dict):
         raise EvalkitError(f"{path} is damaged (not a JSON object); the samples beside it are intact")
     return data
@@ -106,6 +110,11 @@ def _lines(path: Path) -> tuple[list[tuple[int, str]], bool]:
 def _parse(path: Path, number: int, line: str, reader: Callable[[Any], Any]) -> Any:
     try:
         return reader(json.loads(line))
+    except RecursionError:
+        raise EvalkitError(
+            f"{path}:{number} is not a valid record (JSON nested thousands deep); the file was edited "
+            "or damaged. Move that line out of the file (nothing else is affected) and rerun"
+        ) from None
     except (json.JSONDecodeError, RecordError) as exc:
         raise EvalkitError(
             f"{path}:{number} is not a valid record ({exc}); the file was edited or damaged. Move that line out of "
