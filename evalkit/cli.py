@@ -140,7 +140,9 @@ def score_command(
         raise EvalkitError(f"unknown verifier {verifier!r}; choose one of {', '.join(RULE_SETS)} or all")
     if save is not None and (source.is_dir() or verifier == "all"):
         raise EvalkitError("--save takes a generations file and one verifier")
-    records, data = rescore.generations_to_score(source, dataset, _locations())
+    records, data = rescore.generations_to_score(
+        source, dataset, _locations(), on_notice=lambda message: err.print(f"note: {escape(message)}")
+    )
     rule_sets = list(RULE_SETS) if verifier == "all" else [verifier]
     reports = [rescore.score(records, data, rules, workers=workers, timeout=verify_timeout) for rules in rule_sets]
     if save is not None:
