@@ -398,7 +398,7 @@ def run_command(
         str | None,
         typer.Option("--template", help="dapo, r1, boxed, qwen-boxed, orz, plain, or a .toml file (default dapo)."),
     ] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", help="Default 0.6.")] = None,
+    temperature: Annotated[float | None, typer.Option("--temperature", help="0 to 2; default 0.6.")] = None,
     top_p: Annotated[float | None, typer.Option("--top-p", help="Default 0.95.")] = None,
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", help="Generated tokens per sample (default 32768).")
@@ -444,7 +444,8 @@ def run_command(
         float | None,
         typer.Option(
             "--idle-timeout",
-            help="Seconds a started stream may send nothing before it is abandoned and retried (default 300).",
+            help="Seconds a response may send nothing (a stream from its first bytes, a JSON body from its "
+            "headers) before it is abandoned and retried (default 300).",
         ),
     ] = None,
     stream: Annotated[
