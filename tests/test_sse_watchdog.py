@@ -123,6 +123,29 @@ def test_comment_lines_alone_restart_the_idle_clock(comment):
     assert got == [{"n": 1}] and isinstance(raised, StreamStalled)
 
 
+def test_the_idle_clock_measures_the_servers_silence_not_the_clients_own_work():
+    # A client starved of CPU (or busy with what came) for longer than the idle timeout, then a server that answers
+    # 0.1 s after the client is back to waiting: not a stall.
+    async def chunks():
+        yield b'data: {"n": 1}\n\n'
+        await asyncio.sleep(0.1)
+        yield b'data: {"n": 2}\n\ndata: [DONE]\n\n'
+
+    async def collect() -> list[dict]:
+        watchdog = Watchdog(0.3, 20.0)
+        got: list[dict] = []
+        try:
+            async for event in sse_events(sse_lines(chunks(), watchdog)):
+                got.append(event)
+                if len(got) == 1:
+                    time.sleep(0.5)  # blocks the loop, as a starved process does
+        finally:
+            watchdog.stop()
+        return got
+
+    assert asyncio.run(collect()) == [{"n": 1}, {"n": 2}]
+
+
 def test_lines_that_keep_coming_past_the_total_cap_are_cut_by_the_cap():
     lines = [line for n in range(100) for line in data({"n": n})] + ["data: [DONE]", ""]
     got, raised, took = read(lines, (1.0, 0.5), every=0.05)

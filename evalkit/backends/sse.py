@@ -49,9 +49,9 @@ class Watchdog:
     hold the request in its queue, sending nothing, which is not a stall: vLLM sends its headers at once and its
     first event when the request is scheduled; that wait is bounded by the total cap alone), or the headers of a
     JSON body (a server sends those when the whole body is ready, so silence after them is a stall). Every chunk
-    of bytes restarts the clock, a partial line or an SSE comment (`: keep-alive`) included: a slow server is
-    still sending, a stalled one sends nothing; a line that never ends is bounded by MAX_LINE_CHARS in size and
-    by the total cap in time. `touch()` costs one clock read, so it runs per chunk without a timer per chunk:
+    of bytes restarts the clock (once handled), a partial line or an SSE comment (`: keep-alive`) included: a slow
+    server is still sending, a stalled one sends nothing; a line that never ends is bounded by MAX_LINE_CHARS in
+    size and by the total cap in time. `touch()` costs one clock read, so it runs per chunk without a timer per chunk:
     the timer re-arms itself when it fires early.
     """
 
@@ -109,20 +109,16 @@ async def sse_lines(
     chunks: AsyncIterator[bytes], watchdog: Watchdog | None = None, max_line: int = MAX_LINE_CHARS
 ) -> AsyncIterator[str]:
     """The lines of a UTF-8 event stream, split only where SSE splits them (CRLF, LF or CR), without a leading
-    byte-order mark (SSE says to ignore one). Each chunk that arrives touches the watchdog; a line longer than
-    `max_line` characters raises StreamErrorEvent."""
+    byte-order mark (SSE says to ignore one). Each chunk that arrives touches the watchdog once its lines are
+    handled; a line longer than `max_line` characters raises StreamErrorEvent."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     parts: list[str] = []  # the unfinished line, in pieces: joining a long line per chunk would be quadratic
     size = 0
     carry_cr = False
     started = False
     async for chunk in chunks:
-        if watchdog is not None:
-            watchdog.touch()
         text = decoder.decode(chunk)
-        if not text:
-            continue
-        if not started:
+        if not started and text:
             started = True
             text = text.removeprefix(BOM)
         if carry_cr:
@@ -149,6 +145,10 @@ async def sse_lines(
             size += len(pieces[0])
             if size > max_line:
                 raise _too_long(max_line)
+        if watchdog is not None:
+            # Once the chunk's lines are handled, as the wait for the next begins: the clock measures the server's
+            # silence, not the time a client starved of CPU spent on what the server sent.
+            watchdog.touch()
     tail = "".join(parts) + decoder.decode(b"", final=True)
     if tail or carry_cr:
         yield tail
