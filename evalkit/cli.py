@@ -156,7 +156,9 @@ def score_command(
         raise EvalkitError(f"unknown verifier {verifier!r}; choose one of {', '.join(RULE_SETS)} or all")
     if save is not None and (source.is_dir() or verifier == "all"):
         raise EvalkitError("--save takes a generations file and one verifier")
-    records, data = rescore.generations_to_score(source, dataset, _locations())
+    records, data = rescore.generations_to_score(
+        source, dataset, _locations(), on_notice=lambda message: err.print(f"note: {escape(message)}")
+    )
     rule_sets = list(RULE_SETS) if verifier == "all" else [verifier]
     reports = [rescore.score(records, data, rules, workers=workers, timeout=verify_timeout) for rules in rule_sets]
     if save is not None:
@@ -452,7 +454,7 @@ def run_command(
         str | None,
         typer.Option("--template", help="dapo, r1, boxed, qwen-boxed, orz, plain, or a .toml file (default dapo)."),
     ] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", help="Default 0.6.")] = None,
+    temperature: Annotated[float | None, typer.Option("--temperature", help="0 to 2; default 0.6.")] = None,
     top_p: Annotated[float | None, typer.Option("--top-p", help="Default 0.95.")] = None,
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", help="Generated tokens per sample (default 32768).")
@@ -498,7 +500,8 @@ def run_command(
         float | None,
         typer.Option(
             "--idle-timeout",
-            help="Seconds a started stream may send nothing before it is abandoned and retried (default 300).",
+            help="Seconds a response may send nothing (a stream from its first bytes, a JSON body from its "
+            "headers) before it is abandoned and retried (default 300).",
         ),
     ] = None,
     stream: Annotated[

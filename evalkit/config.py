@@ -16,6 +16,8 @@ BACKENDS = ("vllm", "openai")
 APIS = ("chat", "completions")
 SEED_POLICIES = ("sample", "engine")
 MAX_SAMPLES_PER_PROBLEM = 100_000
+# vLLM's sampling parameters and OpenAI's API both refuse a temperature above 2: a run cannot sample above it.
+MAX_TEMPERATURE = 2.0
 # Request fields evalkit sets from its own options (recorded in the run); --api-param may not set them.
 RESERVED_API_PARAMS = frozenset(
     {"model", "messages", "prompt", "n", "stream", "stream_options", "max_tokens", "max_completion_tokens", "seed",
@@ -55,8 +57,11 @@ class SamplingConfig:
             raise EvalkitError(f"unknown --seed-policy {self.seed_policy!r}; choose {' or '.join(SEED_POLICIES)}")
         if self.max_tokens < 1:
             raise EvalkitError(f"--max-tokens must be at least 1, got {self.max_tokens}")
-        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
-            raise EvalkitError(f"--temperature must be >= 0, got {self.temperature}")
+        if not 0 <= self.temperature <= MAX_TEMPERATURE:
+            raise EvalkitError(
+                f"--temperature must be from 0 to {MAX_TEMPERATURE:g} (vLLM and OpenAI-compatible servers take no "
+                f"more), got {self.temperature}"
+            )
         if not 0 < self.top_p <= 1:
             raise EvalkitError(f"--top-p must be in (0, 1], got {self.top_p}")
         warnings = []
@@ -126,6 +131,12 @@ class BackendConfig:
         for url in self.base_urls:
             if not url.startswith(("http://", "https://")):
                 raise EvalkitError(f"--base-url {url!r} is not an http(s) address (e.g. http://127.0.0.1:8000/v1)")
+        try:
+            json.dumps(self.api_params, allow_nan=False)
+        except (TypeError, ValueError):
+            raise EvalkitError(
+                f"--api-param values must be JSON (finite numbers, text, lists, objects); got {self.api_params!r}"
+            ) from None
         taken = sorted(set(self.api_params) & RESERVED_API_PARAMS)
         if taken:
             raise EvalkitError(
@@ -135,8 +146,10 @@ class BackendConfig:
         prices = (self.price_input, self.price_output)
         if (prices[0] is None) != (prices[1] is None):
             raise EvalkitError("--price-input and --price-output go together (USD per million tokens; 0 is allowed)")
-        if any(p is not None and not p >= 0 for p in prices):
-            raise EvalkitError(f"prices must be 0 or more USD per million tokens, got {prices[0]} and {prices[1]}")
+        if any(p is not None and not (p >= 0 and math.isfinite(p)) for p in prices):
+            raise EvalkitError(
+                f"prices must be 0 or more USD per million tokens, and finite; got {prices[0]} and {prices[1]}"
+            )
 
 
 @dataclass(frozen=True)

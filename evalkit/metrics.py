@@ -95,7 +95,7 @@ class Metrics:
     problems: int
     samples: int
     avg: float
-    avg_se: float
+    avg_se: float | None  # None for one problem: a spread over problems needs two
     avg_ci: Interval
     pass_at: dict[int, float]
     pass_ci: dict[int, Interval]
@@ -239,7 +239,7 @@ def compute(
         problems=problems,
         samples=len(all_samples),
         avg=float(rates.mean()),
-        avg_se=float(rates.std(ddof=1) / math.sqrt(problems)) if problems > 1 else float("nan"),
+        avg_se=float(rates.std(ddof=1) / math.sqrt(problems)) if problems > 1 else None,
         avg_ci=_interval(avg_boot, confidence),
         pass_at={k: float(pass_table[k][correct].mean()) for k in ks},
         pass_ci=pass_ci,

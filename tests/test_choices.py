@@ -108,7 +108,6 @@ def test_a_choice_without_an_index_is_choice_0():
         ({"reasoning": "b"}, "b"),
         ({"reasoning_content": None, "reasoning": "c"}, "c"),
         ({"reasoning_content": "d", "reasoning": "e"}, "d"),  # both names: one of them, never both
-        ({"reasoning": 5}, None),
     ],
 )
 def test_reasoning_under_either_name(delta, reasoning):

@@ -149,11 +149,11 @@ def test_custom_jsonl_works_like_a_name(tmp_path):
         ),
         (
             ['{"id": "a", "problem": "p", "answer": "1"}', '{"id": "a", "problem": "q", "answer": "2"}'],
-            "duplicate id 'a' in rows 1 and 2",
+            "duplicate id 'a' in line 1 and line 2",
         ),
-        (['{"id": "a", "problem": "p"}'], "row 1 has no 'answer'"),
-        (['{"id": "a", "problem": "p", "answer": "  "}'], "row 1 has no 'answer'"),
-        (['{"id": "a", "answer": "1"}'], "row 1 has no 'problem'"),
+        (['{"id": "a", "problem": "p"}'], "line 1 has no 'answer'"),
+        (["", '{"id": "a", "problem": "p", "answer": "  "}'], "line 2 has no 'answer'"),  # lines of the file, blank too
+        (['{"id": "a", "answer": "1"}'], "line 1 has no 'problem'"),
         (["[1, 2]"], "expected a JSON object"),
         ([""], "no problems"),
     ],
@@ -177,7 +177,7 @@ def test_aime_answers_must_be_integers_0_to_999(shared_data, tmp_path, answer, m
     rows = read_jsonl(shared_data / "aime24.jsonl")
     rows[4]["answer"] = answer
     (tmp_path / "aime24.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(EvalkitError, match=f"row 5 \\(id '2024-I-5'\\).*{message}"):
+    with pytest.raises(EvalkitError, match=f"line 5 \\(id '2024-I-5'\\).*{message}"):
         ds.load("aime24", locations(tmp_path, tmp_path))
 
 

@@ -96,9 +96,10 @@ def test_settings_that_shape_the_text_are_part_of_the_identity(aime, tmp_path, c
 
 
 def test_a_run_resumes_when_its_recorded_hash_matches_even_if_a_setting_reads_back_unequal(aime, tmp_path):
-    # `--engine-arg x=NaN` is taken as JSON: NaN is never equal to itself, so the settings read back from the manifest
-    # compare unequal to the same settings. The hash decides whether a directory is this run's, before the engine
-    # starts and again under the lock; the field-by-field comparison only names what differs.
+    # A NaN engine argument (given through the library: the CLI refuses `--engine-arg x=NaN`) is never equal to
+    # itself, so the settings read back from the manifest compare unequal to the same settings. The hash decides
+    # whether a directory is this run's, before the engine starts and again under the lock; the field-by-field
+    # comparison only names what differs.
     odd = config(backend=BackendConfig(kind="vllm", engine_args={"x": float("nan")}), limit=1)
     do_run(replace(odd, sampling=replace(odd.sampling, n=1)), aime, tmp_path / "run")
     extended = do_run(odd, aime, tmp_path / "run")  # n=2: the same run, one more sample

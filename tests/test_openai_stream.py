@@ -15,20 +15,21 @@ from evalkit.backends.base import Prompt
 from evalkit.backends.choices import StreamAssembler, response_choices
 from evalkit.backends.dialect import Dialect, SamplingRejected, Unadaptable, read_rejection
 from evalkit.backends.retry import RETRY_AFTER_CAP_S, retry_after
-from evalkit.backends.sse import StreamEnded, StreamErrorEvent, StreamStalled, Watchdog, sse_events
+from evalkit.backends.sse import StreamEnded, StreamErrorEvent, StreamStalled, Watchdog, sse_events, sse_lines
 from evalkit.config import SamplingConfig
 
 
 async def _lines(lines, pause_after: int | None = None, pause_s: float = 0.0):
+    """The lines as the bytes a server sends, one chunk each."""
     for number, line in enumerate(lines):
         if pause_after is not None and number == pause_after:
             await asyncio.sleep(pause_s)
-        yield line
+        yield (line + "\n").encode()
 
 
 def _events(lines, **pause) -> list[dict]:
     async def collect():
-        return [event async for event in sse_events(_lines(lines, **pause))]
+        return [event async for event in sse_events(sse_lines(_lines(lines, **pause)))]
 
     return asyncio.run(collect())
 
@@ -83,7 +84,7 @@ def _watched(lines, idle: float, total: float, **pause) -> tuple[list[dict] | No
         watchdog = Watchdog(idle, total)
         got: list[dict] = []
         try:
-            async for event in sse_events(_lines(lines, **pause), watchdog):
+            async for event in sse_events(sse_lines(_lines(lines, **pause), watchdog)):
                 got.append(event)
         except asyncio.CancelledError as cancelled:
             return got, str(watchdog.absorb(cancelled))
@@ -118,12 +119,12 @@ def test_keep_alive_comments_keep_a_stream_alive():
     async def slow_lines():
         for line in lines:
             await asyncio.sleep(0.05)
-            yield line
+            yield (line + "\n").encode()
 
     async def collect():
         watchdog = Watchdog(0.15, 30)
         try:
-            return [event async for event in sse_events(slow_lines(), watchdog)]
+            return [event async for event in sse_events(sse_lines(slow_lines(), watchdog))]
         finally:
             watchdog.stop()
 

@@ -352,6 +352,49 @@ def test_a_second_writer_is_refused_naming_the_holder_and_can_wait(aime, tmp_pat
     assert any(m.startswith(f"waiting for process {os.getpid()}") for m in notices)
 
 
+def test_the_run_holds_its_lock_from_start_to_end_of_generation(aime, tmp_path):
+    # A second writer is refused while the run generates, not only before it starts; once it ends, the lock is free.
+    run_dir = tmp_path / "run"
+    attempts: list[str] = []
+
+    def second_writer(yielded: int) -> None:
+        if yielded in (1, 10, 20):
+            lock = RunLock(run_dir)
+            try:
+                lock.acquire()
+            except EvalkitError as refused:
+                attempts.append(str(refused))
+            else:
+                attempts.append("taken")
+                lock.release()
+
+    with Verifier("math") as verifier:
+        run(config(), aime, TEMPLATES["boxed"], lambda: FakeBackend(on_resume=second_writer), run_dir, verifier)
+    assert len(attempts) == 3 and all(f"is being written by process {os.getpid()}" in a for a in attempts), attempts
+    lock = RunLock(run_dir)
+    lock.acquire()
+    lock.release()
+
+
+def test_a_completion_reaches_the_verifier_only_once_it_is_on_disk(aime, tmp_path, monkeypatch):
+    # Store first: a verdict never exists for a sample a crash could still lose.
+    from evalkit.pipeline import run as runner
+
+    run_dir = tmp_path / "run"
+    on_disk_when_submitted: list[bool] = []
+
+    class Checking(runner.VerificationBeside):
+        def submit(self, record) -> None:
+            stored = {(r["problem_id"], r["sample_index"]) for r in lines(run_dir / "samples.jsonl")}
+            on_disk_when_submitted.append(record.key in stored)
+            super().submit(record)
+
+    monkeypatch.setattr(runner, "VerificationBeside", Checking)
+    with Verifier("math") as verifier:
+        outcome = run(config(), aime, TEMPLATES["boxed"], lambda: FakeBackend(), run_dir, verifier)
+    assert outcome.generated == 20 and on_disk_when_submitted == [True] * 20
+
+
 def test_the_lock_is_released_when_its_holder_dies(aime, tmp_path):
     run_dir = tmp_path / "run"
     code = f"import sys; sys.path[:0]=[{str(REPO)!r}]; from evalkit.store import RunLock; RunLock(__import__('pathlib').Path({str(run_dir)!r})).acquire(); print('held', flush=True); import time; time.sleep(60)"  # noqa: E501

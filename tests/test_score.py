@@ -164,3 +164,50 @@ def test_a_generations_file_with_separate_reasoning_is_judged_on_it_for_language
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"problem_id": "2024-I-1", "response": "x", "reasoning": 7}])
     refused = evalkit("score", str(bad), env=env)
     assert refused.returncode == 2 and "bad.jsonl:1 has a non-text `reasoning`" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("stray", "said"),
+    [
+        ({"problem_id": "2024-I-9", "sample_index": 0}, "'2024-I-9' is not among the run's 3 problems (its --limit)"),
+        ({"problem_id": "2099-I-1", "sample_index": 0}, "'2099-I-1' is no problem of aime24"),
+        ({"problem_id": "2024-I-1", "sample_index": 7}, "sample #7 of '2024-I-1' is beyond the run's n=2"),
+    ],
+)
+def test_a_run_holding_a_stray_line_is_scored_on_its_own_samples_with_a_notice(env, shared_data, tmp_path, stray, said):
+    # A line appended from elsewhere: a reader leaves it out and says so, as the run's own results do, instead of
+    # calling a real aime24 problem "not in aime24" and scoring nothing.
+    from fake_backend import FakeBackend
+
+    from evalkit.config import BackendConfig, RunConfig, SamplingConfig
+    from evalkit.data import datasets as ds
+    from evalkit.data.prompts import TEMPLATES
+    from evalkit.pipeline.run import run
+    from evalkit.verify import Verifier
+
+    aime = ds.load("aime24", ds.DataLocations(shared_data, tmp_path / "cache"))
+    config = RunConfig("fake-model", "aime24", "boxed", SamplingConfig(n=2, max_tokens=512), BackendConfig(), limit=3)
+    with Verifier("math") as verifier:
+        outcome = run(config, aime, TEMPLATES["boxed"], lambda: FakeBackend(), tmp_path / "run", verifier)
+    line = {**stray, "text": "\\boxed{1}", "finish_reason": "stop", "prompt_tokens": 1, "output_tokens": 1, "seed": 1}
+    with (tmp_path / "run" / "samples.jsonl").open("a") as samples:
+        samples.write(json.dumps(line) + "\n")
+    result = evalkit("score", str(tmp_path / "run"), "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"note: left out 1 stored sample of {tmp_path / 'run' / 'samples.jsonl'} that the run does not score" in (
+        " ".join(result.stderr.split())
+    )  # fmt: skip
+    assert said in result.stderr and "move such lines out of the file" in " ".join(result.stderr.split())
+    metrics = json.loads(result.stdout)["metrics"]
+    assert (metrics["problems"], metrics["n"], metrics["samples"]) == (3, 2, 6)
+    assert metrics["avg"] == pytest.approx(outcome.metrics.avg)
+
+
+def test_one_problem_scores_without_nan_and_says_why_there_is_no_interval(env, tmp_path):
+    rows = [{"problem_id": "2024-I-1", "response": "\\boxed{204}"}, {"problem_id": "2024-I-1", "response": "1"}]
+    path = write_jsonl(tmp_path / "one.jsonl", rows)
+    result = evalkit("score", str(path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "nan" not in result.stdout.lower() and "one problem: no standard error or interval" in result.stdout
+    report = json.loads(evalkit("score", str(path), "--json", env=env).stdout, parse_constant=pytest.fail)
+    assert report["metrics"]["avg_se"] is None and report["metrics"]["avg"] == 0.5

@@ -9,16 +9,17 @@ import time
 
 import pytest
 
-from evalkit.backends.sse import StreamErrorEvent, StreamStalled, Watchdog, sse_events
+from evalkit.backends.sse import StreamErrorEvent, StreamStalled, Watchdog, sse_events, sse_lines
 
 
 async def _lines(lines, pauses: dict[int, float] | None = None, every: float = 0.0):
+    """The lines as the bytes a server sends, one chunk each."""
     for number, line in enumerate(lines):
         if pauses and number in pauses:
             await asyncio.sleep(pauses[number])
         elif every:
             await asyncio.sleep(every)
-        yield line
+        yield (line + "\n").encode()
 
 
 def read(lines, watchdog_args: tuple | None = None, **timing) -> tuple[list[dict], BaseException | None, float]:
@@ -28,7 +29,7 @@ def read(lines, watchdog_args: tuple | None = None, **timing) -> tuple[list[dict
         watchdog = Watchdog(*watchdog_args) if watchdog_args else None
         got: list[dict] = []
         try:
-            async for event in sse_events(_lines(lines, **timing), watchdog):
+            async for event in sse_events(sse_lines(_lines(lines, **timing), watchdog)):
                 got.append(event)
         except asyncio.CancelledError as cancelled:
             assert watchdog is not None
@@ -100,7 +101,7 @@ def test_a_stall_right_after_the_first_line_is_caught_at_the_idle_timeout():
     # idle timeout, not only at the total cap.
     got, raised, took = read([*data({"n": 1}), *data({"n": 2}), "data: [DONE]", ""], (0.2, 20.0), pauses={1: 5.0})
     assert got == [{"n": 1}] and isinstance(raised, StreamStalled)
-    assert str(raised) == "the stream sent nothing for 0.2 s (--idle-timeout)" and took < 3.0
+    assert str(raised) == "the server sent nothing for 0.2 s (--idle-timeout)" and took < 3.0
 
 
 def test_the_clock_re_arms_itself_and_still_catches_a_later_stall():
@@ -109,6 +110,40 @@ def test_the_clock_re_arms_itself_and_still_catches_a_later_stall():
     got, raised, took = read(lines, (0.3, 20.0), pauses={20: 5.0}, every=0.05)
     assert len(got) == 10 and isinstance(raised, StreamStalled) and "sent nothing for 0.3 s" in str(raised)
     assert took < 4.0
+
+
+@pytest.mark.parametrize("comment", [": keep-alive", ":", ": OPENROUTER PROCESSING"])
+def test_comment_lines_alone_restart_the_idle_clock(comment):
+    # Nothing but comments for 1.5 s, one every 0.1 s, with a 0.8 s idle timeout: a server that says it is alive is.
+    lines = [*data({"n": 1}), *[comment] * 15, *data({"n": 2}), "data: [DONE]", ""]
+    got, raised, _ = read(lines, (0.8, 20.0), every=0.1)
+    assert got == [{"n": 1}, {"n": 2}] and raised is None
+    # The same silence without the comments is a stall.
+    got, raised, _ = read([*data({"n": 1}), *data({"n": 2}), "data: [DONE]", ""], (0.8, 20.0), pauses={2: 1.5})
+    assert got == [{"n": 1}] and isinstance(raised, StreamStalled)
+
+
+def test_the_idle_clock_measures_the_servers_silence_not_the_clients_own_work():
+    # A client starved of CPU (or busy with what came) for longer than the idle timeout, then a server that answers
+    # 0.1 s after the client is back to waiting: not a stall.
+    async def chunks():
+        yield b'data: {"n": 1}\n\n'
+        await asyncio.sleep(0.1)
+        yield b'data: {"n": 2}\n\ndata: [DONE]\n\n'
+
+    async def collect() -> list[dict]:
+        watchdog = Watchdog(0.3, 20.0)
+        got: list[dict] = []
+        try:
+            async for event in sse_events(sse_lines(chunks(), watchdog)):
+                got.append(event)
+                if len(got) == 1:
+                    time.sleep(0.5)  # blocks the loop, as a starved process does
+        finally:
+            watchdog.stop()
+        return got
+
+    assert asyncio.run(collect()) == [{"n": 1}, {"n": 2}]
 
 
 def test_lines_that_keep_coming_past_the_total_cap_are_cut_by_the_cap():

@@ -3,6 +3,7 @@ written, fsync at most once a second, half-written last lines, duplicates, damag
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -92,6 +93,60 @@ def test_fsync_at_most_once_a_second_and_at_close(tmp_path, synced):
     writer.close()
     assert len(calls) >= 4  # closing syncs whatever is left
     assert len((tmp_path / SAMPLES).read_text().splitlines()) == 5
+
+
+class FullDisk:
+    """A file on a disk that fills up: `room` bytes are written, then a write takes what fits and the next raises
+    ENOSPC, as write(2) does."""
+
+    def __init__(self, handle, room: int) -> None:
+        self.handle = handle
+        self.room = room
+
+    def write(self, data) -> int:
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        taken = bytes(data[: self.room])
+        self.room -= len(taken)
+        return self.handle.write(taken)
+
+    def __getattr__(self, name: str):
+        return getattr(self.handle, name)
+
+
+@pytest.fixture
+def disk_fills(monkeypatch):
+    """Appends to samples.jsonl hit a full disk after the bytes `room[0]` allows (set by the test)."""
+    room = [0]
+
+    def opener(path, mode="r", *args, **kwargs):
+        handle = open(path, mode, *args, **kwargs)  # noqa: SIM115 (the store holds it open, as it holds its own)
+        return FullDisk(handle, room[0]) if "a" in mode and Path(path).name == SAMPLES else handle
+
+    monkeypatch.setattr(run_dir_module, "open", opener, raising=False)
+    return room
+
+
+def test_a_full_disk_names_the_file_says_what_is_saved_and_the_next_writer_resumes(tmp_path, disk_fills):
+    lines = [sample(index=i).to_json() for i in range(3)]
+    disk_fills[0] = len(lines[0]) + len(lines[1]) + 10  # two lines and a bit of the third fit
+    writer = RunWriter(tmp_path)
+    writer.open()
+    writer.append_sample(sample(index=0))
+    writer.append_sample(sample(index=1))
+    with pytest.raises(EvalkitError) as full:
+        writer.append_sample(sample(index=2))
+    message = str(full.value)
+    assert message.startswith(f"cannot write {tmp_path / SAMPLES}: No space left on device; every sample before this")
+    assert message.endswith("rerun the same command: it resumes from there")
+    writer.close()  # nothing buffered is flushed again, nothing raises a second time
+    assert [r.sample_index for r in read_run(tmp_path).samples] == [0, 1]  # the two stored lines stay whole
+    disk_fills[0] = 10**6  # space freed
+    again = RunWriter(tmp_path)
+    assert again.open() is True  # the half-written third line is cut off
+    again.append_sample(sample(index=2))
+    again.close()
+    assert [r.sample_index for r in read_run(tmp_path).samples] == [0, 1, 2]
 
 
 def test_a_half_written_last_line_is_cut_by_the_writer_and_left_alone_by_readers(tmp_path):

@@ -2,7 +2,8 @@
 
 Requests are streamed by default and read raw (sse.py): each choice is assembled from its deltas (choices.py)
 and handed over the moment its finish_reason arrives, so a dropped connection loses only the unfinished
-choices, which are drawn again with their own seeds. A stream idle for --idle-timeout is abandoned and retried.
+choices, which are drawn again with their own seeds. A response idle for --idle-timeout is abandoned and retried,
+and so is one that cannot be read (a broken event, a choice that cannot be a sample).
 Each server's dialect (dialect.py) is learned from its rejections once, for every request after. Transient
 faults are retried with backoff (retry.py); a server that cannot be reached is routed around while others work.
 """
@@ -10,9 +11,14 @@ faults are retried with backoff (retry.py); a server that cannot be reached is r
 from __future__ import annotations
 
 import asyncio
+import codecs
+import errno
 import json
 import os
 import random
+import socket
+import ssl
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +26,18 @@ from typing import Any
 import openai
 
 from evalkit.backends.base import BackendError, Completion, SampleRequest
-from evalkit.backends.choices import FinishedChoice, StreamAssembler, response_choices
+from evalkit.backends.choices import FinishedChoice, MalformedChoice, StreamAssembler, response_choices
 from evalkit.backends.dialect import Dialect, SamplingRejected, Unadaptable, read_rejection
 from evalkit.backends.retry import backoff_seconds, is_transient_status, is_transport_error, retry_after
-from evalkit.backends.sse import StreamEnded, StreamErrorEvent, StreamStalled, Watchdog, sse_events
+from evalkit.backends.sse import (
+    MAX_LINE_CHARS,
+    StreamEnded,
+    StreamErrorEvent,
+    StreamStalled,
+    Watchdog,
+    sse_events,
+    sse_lines,
+)
 from evalkit.config import BackendConfig, SamplingConfig, public_url
 
 CONNECT_TIMEOUT_S = 30.0
@@ -113,7 +127,7 @@ class OpenAIBackend:
             "served_model": self.model,
             "stream": self.config.stream,
             "concurrency": self.config.concurrency,
-            "idle_timeout_s": self.config.idle_timeout if self.config.stream else None,
+            "idle_timeout_s": self.config.idle_timeout,
             "request_timeout_s": self.config.request_timeout,
             "max_retries": self.config.max_retries,
             "api_key_env": self.config.api_key_env,
@@ -169,7 +183,7 @@ class OpenAIBackend:
             except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
                 raise self._auth_error(server, error) from None
             except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as error:
-                reason = f"{type(error).__name__}: {_message(error)}"
+                reason = _unreachable(error, server.url) or f"{type(error).__name__}: {_message(error)}"
                 unreachable.append(f"{server.name} ({reason})")
                 server.down_until = _now() + UNREACHABLE_PAUSE_S
                 server.failures_in_row += 1
@@ -350,15 +364,19 @@ class OpenAIBackend:
 
         self.attempts += 1
         server.in_flight += 1
-        watchdog = Watchdog(self.config.idle_timeout if stream else None, self.config.request_timeout)
+        watchdog = Watchdog(self.config.idle_timeout, self.config.request_timeout)
         try:
             async with resource.with_streaming_response.create(**named, extra_body=extra) as response:
+                chunks = response.http_response.aiter_bytes()
                 # A server that does not stream answers a streamed request with one JSON body: read it as such.
                 if stream and not response.headers.get("content-type", "").startswith("application/json"):
-                    returned = await self._read_stream(response.http_response.aiter_lines(), watchdog, chat, count,
-                                                       server, deliver)  # fmt: skip
+                    lines = sse_lines(chunks, watchdog)
+                    returned = await self._read_stream(lines, chat, count, server, deliver)
                 else:
-                    returned = self._read_body(await response.read(), chat, server, deliver)
+                    # The headers of a JSON body come when the whole body is ready: silence from here is a stall.
+                    watchdog.touch()
+                    data = await _read_all(chunks, watchdog, MAX_LINE_CHARS * count, server.name)
+                    returned = self._read_body(data, chat, server, deliver)
         except asyncio.CancelledError as cancelled:
             raise watchdog.absorb(cancelled) from None
         finally:
@@ -373,17 +391,26 @@ class OpenAIBackend:
     async def _read_stream(
         self,
         lines: AsyncIterator[str],
-        watchdog: Watchdog,
         chat: bool,
         count: int,
         server: _Server,
         deliver: Callable[[FinishedChoice], None],
     ) -> int:
         assembler = StreamAssembler(chat, count)
+        skipped: list[str] = []
+
+        def skip(line: str) -> None:
+            if not skipped:  # the first says enough
+                skipped.append(line)
+
         try:
-            async for event in sse_events(lines, watchdog):
+            async for event in sse_events(lines, skip):
                 for choice in assembler.feed(event):
                     deliver(choice)
+            for choice in assembler.end():
+                deliver(choice)
+        except MalformedChoice as malformed:
+            raise MalformedResponse(f"the stream holds a choice that cannot be a sample ({malformed})") from None
         finally:
             # Finished choices held for the usage chunk are kept even when the stream broke off after them.
             for choice in assembler.release():
@@ -391,18 +418,29 @@ class OpenAIBackend:
             self.streamed_deltas += sum(d.deltas for d in assembler.drafts.values())
             if server.dialect.reported_model is None:
                 server.dialect.reported_model = assembler.model
+            self._notice_once(server, "dropped-counts", _dropped_notice(server, assembler.dropped))
+            self._notice_once(server, "skipped-lines", _skipped_notice(server, skipped))
+        if assembler.ended_without_reason:
+            self._notice_once(
+                server,
+                "no-finish-reason",
+                f"{server.name} ended a choice with [DONE] but no finish_reason; such samples are stored with "
+                "finish_reason unknown (null), so whether they were cut off at --max-tokens cannot be told",
+            )
         if assembler.unfinished or assembler.failed:
             lost = len(assembler.unfinished) + len(assembler.failed)
             raise StreamIncomplete(f"the stream ended with {lost} choice(s) unfinished")
         return len(assembler.drafts)
 
     def _read_body(self, data: bytes, chat: bool, server: _Server, deliver: Callable[[FinishedChoice], None]) -> int:
+        dropped: list[str] = []
         try:
-            body = json.loads(data)
-            finished, failed = response_choices(body, chat)
+            body = json.loads(data.removeprefix(codecs.BOM_UTF8))  # JSON parsers may ignore a BOM (RFC 8259)
+            finished, failed = response_choices(body, chat, dropped)
         except (ValueError, TypeError, AttributeError) as exc:
             # A 200 whose body is cut off or garbled (a proxy gave up half-way): a fault of the transport, retried.
             raise MalformedResponse(f"{server.name}'s response is not an OpenAI completion ({exc})") from None
+        self._notice_once(server, "dropped-counts", _dropped_notice(server, dropped))
         if server.dialect.reported_model is None and isinstance(body.get("model"), str):
             server.dialect.reported_model = body["model"]
         for choice in finished:
@@ -471,6 +509,12 @@ class OpenAIBackend:
             self.on_notice(f"{server.name}: {note}")
         return False
 
+    def _notice_once(self, server: _Server, kind: str, message: str | None) -> None:
+        """Tell the user once per server of a kind of oddity (every request would repeat it)."""
+        if message is not None and kind not in server.notified:
+            server.notified.add(kind)
+            self.on_notice(message)
+
     def _stop(self, error: BackendError) -> BackendError:
         """Stop the run: no request goes out after this one (those in flight are cancelled by `generate`)."""
         if self._fatal is None:
@@ -521,6 +565,65 @@ def _http_client(timeout: Any, transport: str | None) -> tuple[Any, str]:
                 "the aiohttp transport needs the openai aiohttp extra: pip install 'openai[aiohttp]'"
             ) from None
         return None, "httpx"
+
+
+async def _read_all(chunks: AsyncIterator[bytes], watchdog: Watchdog, cap: int, name: str) -> bytes:
+    """A whole response body, each chunk restarting the idle clock; a body past `cap` bytes is refused (as big as
+    one of the longest stream events per choice asked: no completion is bigger)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        watchdog.touch()
+        size += len(chunk)
+        if size > cap:
+            raise MalformedResponse(f"{name}'s response is larger than {cap:,} bytes; no completion is that large")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _dropped_notice(server: _Server, dropped: list[str]) -> str | None:
+    if not dropped:
+        return None
+    return (
+        f"{server.name} reported {dropped[0]}, which is not a token count (a whole number from 0 to a billion); "
+        "such counts are recorded as unknown, and cost and token statistics leave them out"
+    )
+
+
+def _skipped_notice(server: _Server, skipped: list[str]) -> str | None:
+    if not skipped:
+        return None
+    return (
+        f"{server.name} sent stream lines that are neither `data:` events nor SSE comments or fields, which were "
+        f"skipped (the first: {skipped[0][:80]!r}); a server that sends no `data:` events gives no samples"
+    )
+
+
+def _unreachable(error: BaseException, url: str) -> str | None:
+    """Why no connection to `url` could be made, in words naming its address; None when one was made (a request
+    that then failed or ran too long). The transports wrap the socket's error: the SDK over aiohttp reports a
+    refused connection as a timeout, over httpx as a connection error."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = f"{parts.hostname}:{port}"
+    timed_out = False
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused: nothing listens at {address}"
+        if isinstance(cause, socket.gaierror):
+            return f"unreachable: the host name {parts.hostname!r} does not resolve ({cause.strerror})"
+        if isinstance(cause, ssl.SSLError):
+            return f"the TLS handshake with {address} failed ({cause.reason or cause})"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return f"unreachable: {address} ({cause.strerror})"
+        timed_out = timed_out or type(cause).__name__ in ("ConnectTimeout", "ConnectionTimeoutError")
+        cause = cause.__cause__ or cause.__context__
+    if timed_out:
+        return f"unreachable: {address} did not accept a connection within {CONNECT_TIMEOUT_S:g} s"
+    return None
 
 
 def _not_reached(error: openai.APIConnectionError) -> bool:
@@ -580,6 +683,10 @@ def _error_fields(error: Exception) -> tuple[str, str | None, str | None]:
 def _describe_fault(server: _Server, fault: BaseException) -> str:
     if isinstance(fault, openai.APIStatusError):
         return f"{server.name} answered {fault.status_code}: {_message(fault)}"
+    if isinstance(fault, openai.APIConnectionError):
+        unreachable = _unreachable(fault, server.url)
+        if unreachable is not None:
+            return f"{server.name}: {unreachable}"
     return f"{server.name}: {type(fault).__name__}: {_message(fault)}"
 
 

@@ -209,23 +209,55 @@ def parse_jsonl_rows(text: str, where: str) -> list[dict]:
     return [row for _, row in jsonl_objects(text, where)]
 
 
-def problems_from_rows(rows: list[dict], dataset: str, answer_type: str, where: str) -> tuple[Problem, ...]:
+def problems_from_rows(
+    rows: list[dict], dataset: str, answer_type: str, where: str, lines: list[int] | None = None
+) -> tuple[Problem, ...]:
+    """Problems from rows with `id`, `problem` and `answer`; `lines` are the rows' line numbers in the file `where`
+    (else rows are named by their position).
+
+    `problem` must be text and `answer` text or an integer (42 is taken as "42"); `id` text or an integer. A number
+    where text belongs, a list, an object or a boolean is refused naming the line and field: str() would make a
+    question or gold answer out of it without a word ("[1, 2]", "True"), and a float answer's digits are not the
+    ones the file wrote (1.50 reads back as 1.5, 1e3 as 1000.0).
+    """
     problems = []
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for index, row in enumerate(rows, start=1):
+        label = f"line {lines[index - 1]}" if lines is not None else f"row {index}"
         for field in ("id", "problem", "answer"):
             if field not in row or row[field] is None or str(row[field]).strip() == "":
-                raise EvalkitError(f"{where}: row {index} has no {field!r}; every row needs id, problem and answer")
+                raise EvalkitError(f"{where}: {label} has no {field!r}; every row needs id, problem and answer")
+        for field, kinds in (("id", "text or an integer"), ("problem", "text"), ("answer", "text or an integer")):
+            value = row[field]
+            integer = isinstance(value, int) and not isinstance(value, bool)
+            if not isinstance(value, str) and not (integer and field != "problem"):
+                raise EvalkitError(
+                    f"{where}: {label}: `{field}` is {_kind(value)} ({_shown(value)}), not {kinds}; "
+                    "write it as a JSON string"
+                )
         pid = str(row["id"])
         if pid in seen:
-            raise EvalkitError(f"{where}: duplicate id {pid!r} in rows {seen[pid]} and {index}; ids must be unique")
-        seen[pid] = index
+            raise EvalkitError(f"{where}: duplicate id {pid!r} in {seen[pid]} and {label}; ids must be unique")
+        seen[pid] = label
         answer = str(row["answer"]).strip()
-        check_answer_type(answer, answer_type, f"{where}: row {index} (id {pid!r})")
-        problems.append(Problem(id=pid, question=str(row["problem"]), answer=answer, dataset=dataset))
+        check_answer_type(answer, answer_type, f"{where}: {label} (id {pid!r})")
+        problems.append(Problem(id=pid, question=row["problem"], answer=answer, dataset=dataset))
     if not problems:
         raise EvalkitError(f"{where}: no problems in the file")
     return tuple(problems)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def check_answer_type(answer: str, answer_type: str, where: str) -> None:
@@ -357,6 +389,13 @@ def looks_like_path(spec: str) -> bool:
 
 def load(spec: str, locations: DataLocations, *, allow_download: bool = True) -> Dataset:
     """Load a dataset by card name, or a custom JSONL file (fields id, problem, answer) by path."""
+    if Path(spec).is_dir():
+        inside = sorted(p.name for p in Path(spec).glob("*.jsonl"))[:5]
+        hint = f" (it holds {', '.join(inside)})" if inside else ""
+        raise EvalkitError(
+            f"--dataset {spec} is a folder{hint}; give a dataset .jsonl file (fields id, problem, answer) or a "
+            "dataset name (evalkit datasets list)"
+        )
     if looks_like_path(spec) or Path(spec).is_file():
         return load_file(Path(spec))
     card = load_card(spec)
@@ -379,7 +418,9 @@ def load_file(path: Path) -> Dataset:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise EvalkitError(f"{path}: not UTF-8 text; a dataset is a UTF-8 JSONL file") from None
-    problems = problems_from_rows(parse_jsonl_rows(text, str(path)), path.stem, "any", str(path))
+    numbered = list(jsonl_objects(text, str(path)))
+    rows, lines = [row for _, row in numbered], [number for number, _ in numbered]
+    problems = problems_from_rows(rows, path.stem, "any", str(path), lines)
     return Dataset(
         name=path.stem,
         problems=problems,
@@ -391,9 +432,9 @@ def load_file(path: Path) -> Dataset:
 
 
 def _load_checked(path: Path, card: DatasetCard, origin: str, fix: str) -> Dataset:
-    problems = problems_from_rows(
-        parse_jsonl_rows(read_utf8(path, "a dataset"), str(path)), card.name, card.answer_type, str(path)
-    )
+    numbered = list(jsonl_objects(read_utf8(path, "a dataset"), str(path)))
+    rows, lines = [row for _, row in numbered], [number for number, _ in numbered]
+    problems = problems_from_rows(rows, card.name, card.answer_type, str(path), lines)
     digest = content_sha256(problems)
     if digest != card.content_sha256:
         raise EvalkitError(

@@ -39,17 +39,42 @@ class RunView(Protocol):
 
 
 def parse_key_values(pairs: list[str] | None, option: str) -> dict[str, Any]:
-    """`KEY=VALUE` pairs; a value that reads as JSON (numbers, true, lists) is taken as that, else as text."""
+    """`KEY=VALUE` pairs; a value that reads as JSON (numbers, true, lists) is taken as that, else as text.
+
+    A value that starts like a JSON object, list or string but does not parse is refused, not sent as text (a lost
+    quote would otherwise change the request without a word); so is a number JSON cannot carry (NaN, 1e999).
+    """
     values: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             raise EvalkitError(f"{option} {pair!r} is not KEY=VALUE")
         try:
-            values[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key.strip()] = raw
+            value = json.loads(raw)  # Python reads NaN and Infinity too; _finite refuses them
+        except json.JSONDecodeError as exc:
+            if raw.lstrip().startswith(("{", "[", '"')):
+                raise EvalkitError(
+                    f"{option} {key.strip()}={raw} is not valid JSON ({exc.msg}: character {exc.pos + 1}); "
+                    "fix it, or quote the whole pair in the shell so it reaches evalkit intact"
+                ) from None
+            value = raw
+        if not _finite(value):
+            raise EvalkitError(
+                f"{option} {key.strip()}={raw} holds a number JSON cannot carry (NaN or infinite); give a finite one"
+            )
+        values[key.strip()] = value
     return values
+
+
+def _finite(value: Any) -> bool:
+    """No float in `value` is infinite (`1e999` parses as one) or NaN."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
 
 
 def _slug(text: str, limit: int) -> str:

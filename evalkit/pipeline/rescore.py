@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -364,9 +364,17 @@ def reports_json(reports: Sequence[ScoreReport]) -> dict:
 
 
 def generations_to_score(
-    source: Path, dataset: str | None, locations: DataLocations
+    source: Path,
+    dataset: str | None,
+    locations: DataLocations,
+    on_notice: Callable[[str], None] = lambda message: None,
 ) -> tuple[list[Generation], Dataset]:
-    """The generations in a file, or the stored samples of a run directory, with the problems they answer."""
+    """The generations in a file, or the stored samples of a run directory, with the problems they answer.
+
+    A run directory is scored as the run scores itself: its problems and its n. A stored sample outside them (a
+    line appended from elsewhere, samples beyond a lowered n) is left out with a notice, never an error: a reader
+    does not judge what a run holds, and the run's own results leave such lines out too.
+    """
     from evalkit.data import datasets as ds
     from evalkit.store import read_manifest, read_run
 
@@ -375,11 +383,43 @@ def generations_to_score(
         data = ds.load(dataset or manifest["dataset"]["name"], locations)
         if data.content_sha256 != manifest["dataset"]["content_sha256"] and dataset is None:
             raise EvalkitError(f"{source} was run on other {data.name} problems; pass --dataset with that file")
+        problems = data.select(manifest["dataset"].get("problems"))
+        n = (manifest.get("sampling") or {}).get("n")
         records = generations_of_run(read_run(source).samples)
-        if not records:
-            raise EvalkitError(f"{source} has no samples yet")
-        return records, data.select(manifest["dataset"].get("problems"))
+        kept = _in_run(records, problems, data, n, source, on_notice)
+        if not kept:
+            raise EvalkitError(f"{source} has no samples of its problems yet")
+        return kept, problems
     return read_generations(source), ds.load(dataset or "aime24", locations)
+
+
+def _in_run(
+    records: list[Generation],
+    problems: Dataset,
+    whole: Dataset,
+    n: Any,
+    source: Path,
+    on_notice: Callable[[str], None],
+) -> list[Generation]:
+    ours = problems.by_id()
+    everywhere = whole.by_id()
+    limit = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+    kept = [g for g in records if g.problem_id in ours and (limit is None or g.sample_index < limit)]
+    strays = [g for g in records if g.problem_id not in ours or (limit is not None and g.sample_index >= limit)]
+    if strays:
+        first = strays[0]
+        if first.problem_id not in everywhere:
+            why = f"{first.problem_id!r} is no problem of {whole.name}"
+        elif first.problem_id not in ours:
+            why = f"{first.problem_id!r} is not among the run's {len(problems.problems)} problems (its --limit)"
+        else:
+            why = f"sample #{first.sample_index} of {first.problem_id!r} is beyond the run's n={limit}"
+        count = len(strays)
+        on_notice(
+            f"left out {count} stored sample{'s' if count > 1 else ''} of {source / 'samples.jsonl'} that the run "
+            f"does not score ({why}); move such lines out of the file if they do not belong there"
+        )
+    return kept
 
 
 def save_from_file(

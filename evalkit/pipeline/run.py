@@ -284,7 +284,8 @@ def run(
         contents = writer.read(legacy_rules)
         if dropped:
             on_notice(
-                f"dropped a half-written last line in {writer.samples_path} (a crash mid-write); it is regenerated"
+                f"dropped a half-written last line in {writer.samples_path} (a crash or a full disk mid-write); it is "
+                "regenerated"
             )
         if contents.duplicates:
             on_notice(f"ignored {contents.duplicates} duplicate sample lines in {writer.samples_path}")

@@ -71,19 +71,27 @@ def ci_text(ci: Interval) -> str:
     return f"[{pct(ci.low)}, {pct(ci.high)}]"
 
 
+# Problems are the units the standard error and the intervals resample: with one there is no spread to measure.
+ONE_PROBLEM = "one problem: no standard error or interval (both measure the spread over problems)"
+
+
+def _ci_cell(metrics: Metrics, ci: Interval) -> str:
+    return ci_text(ci) if metrics.problems > 1 else "–"
+
+
 def metrics_table(metrics: Metrics, title: str) -> Table:
     """avg@n with its standard error and interval, then pass@k and maj@k for each k, in percent."""
     conf = f"{round(metrics.confidence * 100)}% CI"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption=ONE_PROBLEM if metrics.problems < 2 else None)
     table.add_column("metric")
     table.add_column("value %", justify="right")
     table.add_column("± SE", justify="right")
     table.add_column(conf, justify="right")
-    table.add_row(f"avg@{metrics.n}", pct(metrics.avg), pct(metrics.avg_se), ci_text(metrics.avg_ci))
+    table.add_row(f"avg@{metrics.n}", pct(metrics.avg), pct(metrics.avg_se), _ci_cell(metrics, metrics.avg_ci))
     for k, value in metrics.pass_at.items():
-        table.add_row(f"pass@{k}", pct(value), "", ci_text(metrics.pass_ci[k]))
+        table.add_row(f"pass@{k}", pct(value), "", _ci_cell(metrics, metrics.pass_ci[k]))
     for k, value in metrics.maj_at.items():
-        table.add_row(f"maj@{k}", pct(value), "", ci_text(metrics.maj_ci[k]))
+        table.add_row(f"maj@{k}", pct(value), "", _ci_cell(metrics, metrics.maj_ci[k]))
     return table
 
 
@@ -155,14 +163,22 @@ def cards_table(cards: Sequence[DatasetCard]) -> Table:
 def run_summary(metrics: Metrics, generation: dict, run_dir: str, cost: dict | None = None) -> Table:
     """The end-of-run table: avg@n with its interval, pass@k, maj@n, truncation, tokens, time, cost."""
     conf = f"{round(metrics.confidence * 100)}% CI"
-    table = Table(title=f"{metrics.problems} problems × {metrics.n} samples", title_justify="left")
+    one = metrics.problems < 2
+    table = Table(
+        title=f"{metrics.problems} problems × {metrics.n} samples",
+        title_justify="left",
+        caption=ONE_PROBLEM if one else None,
+    )
     table.add_column("")
     table.add_column("value", justify="right")
     table.add_column(conf, justify="right")
-    table.add_row(f"avg@{metrics.n}", f"{pct(metrics.avg)}% ± {pct(metrics.avg_se)}", ci_text(metrics.avg_ci))
+    spread = "" if metrics.avg_se is None else f" ± {pct(metrics.avg_se)}"
+    table.add_row(f"avg@{metrics.n}", f"{pct(metrics.avg)}%{spread}", _ci_cell(metrics, metrics.avg_ci))
     for k, value in metrics.pass_at.items():
-        table.add_row(f"pass@{k}", f"{pct(value)}%", ci_text(metrics.pass_ci[k]))
-    table.add_row(f"maj@{metrics.n}", f"{pct(metrics.maj_at[metrics.n])}%", ci_text(metrics.maj_ci[metrics.n]))
+        table.add_row(f"pass@{k}", f"{pct(value)}%", _ci_cell(metrics, metrics.pass_ci[k]))
+    table.add_row(
+        f"maj@{metrics.n}", f"{pct(metrics.maj_at[metrics.n])}%", _ci_cell(metrics, metrics.maj_ci[metrics.n])
+    )
     if metrics.truncated is not None:
         table.add_row("truncated", f"{pct(metrics.truncated / metrics.samples)}%", "")
     table.add_row("no answer", f"{pct(metrics.no_answer / metrics.samples)}%", "")

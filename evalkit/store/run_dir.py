@@ -173,14 +173,23 @@ def check_run_dir(run_dir: Path, ident_sha256: str, ident: dict[str, Any]) -> No
         raise EvalkitError(f"{run_dir} has samples but no {MANIFEST}; refusing to mix runs")
 
 
-class _AppendFile:
-    """One append-only JSONL file: every line flushed to the OS before `append` returns, fsync at most once a
-    second (and at close)."""
+class AppendFailed(EvalkitError):
+    """A line could not be appended (a full disk, a quota, a file system gone read-only); every line before it is
+    on disk."""
 
-    def __init__(self, path: Path) -> None:
+
+class _AppendFile:
+    """One append-only JSONL file: every line written to the OS before `append` returns, fsync at most once a
+    second (and at close). Written unbuffered, so a failed write leaves nothing in a buffer to be flushed (or to
+    fail again) at close: a crash or a full disk leaves at most one half-written last line, which the next writer
+    cuts off."""
+
+    def __init__(self, path: Path, what: str) -> None:
         self.path = path
-        self._file: IO[str] | None = None
+        self.what = what
+        self._file: IO[bytes] | None = None
         self._last_fsync = 0.0
+        self._failed = False
 
     def trim_partial_line(self) -> bool:
         """Cut a half-written last line off (a crash mid-write); only the run's writer may do this."""
@@ -208,20 +217,33 @@ class _AppendFile:
             return True
 
     def append(self, line: str) -> None:
-        if self._file is None:
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (held open for the run)
-        self._file.write(line)
-        self._file.flush()
-        now = time.monotonic()
-        if now - self._last_fsync >= FSYNC_INTERVAL_S:
-            os.fsync(self._file.fileno())
-            self._last_fsync = now
+        try:
+            if self._file is None:
+                self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 (held open for the run)
+            data = memoryview(line.encode("utf-8"))
+            while data:  # a write to a nearly full disk may take part of the line
+                data = data[self._file.write(data) :]
+            now = time.monotonic()
+            if now - self._last_fsync >= FSYNC_INTERVAL_S:
+                os.fsync(self._file.fileno())
+                self._last_fsync = now
+        except OSError as error:
+            self._failed = True
+            raise self._failure(error) from None
+
+    def _failure(self, error: OSError) -> AppendFailed:
+        return AppendFailed(
+            f"cannot write {self.path}: {error.strerror or error}; every {self.what} before this one is saved in it. "
+            "Free some space (or fix the file system) and rerun the same command: it resumes from there"
+        )
 
     def close(self) -> None:
         if self._file is not None:
             try:
-                self._file.flush()
-                os.fsync(self._file.fileno())
+                if not self._failed:  # after a failed write, syncing would only fail again
+                    os.fsync(self._file.fileno())
+            except OSError as error:
+                raise self._failure(error) from None
             finally:
                 self._file.close()
                 self._file = None
@@ -237,8 +259,8 @@ class RunWriter:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         self.lock = RunLock(run_dir)
-        self._samples = _AppendFile(run_dir / SAMPLES)
-        self._verdicts = _AppendFile(run_dir / VERDICTS)
+        self._samples = _AppendFile(run_dir / SAMPLES, "sample")
+        self._verdicts = _AppendFile(run_dir / VERDICTS, "verdict")
 
     @property
     def samples_path(self) -> Path:
