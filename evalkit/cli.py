@@ -6,6 +6,7 @@ Heavy packages (openai, pandas, numpy, sympy, vllm) are imported inside the comm
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -639,7 +640,12 @@ def main() -> None:
         sys.exit(130)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        _fail(escape(f"cannot use{where}: {exc.strerror or exc}; check the path and its permissions"))
+        fix = (
+            "free some space there and run the same command again (what was written before is kept)"
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "check the path and its permissions"
+        )
+        _fail(escape(f"cannot use{where}: {exc.strerror or exc}; {fix}"))
     except Exception as exc:
         if os.environ.get("EVALKIT_DEBUG"):
             raise

@@ -4,6 +4,7 @@ files follow the umask and are replaced atomically."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -345,6 +346,32 @@ def test_atomic_writes_leave_the_old_file_whole_when_the_write_fails(tmp_path, m
         write_json_atomic(tmp_path / "manifest.json", {"a": 1})
     assert readme.read_text() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]  # no temporary file left behind
+
+
+def test_a_full_disk_during_an_atomic_write_names_the_file_and_what_to_do(tmp_path, monkeypatch, capsys):
+    # A full disk raises ENOSPC naming no file; the one line names the file evalkit was writing, and says that freeing
+    # space and rerunning is the fix (what was written before is kept), not "check its permissions".
+    from evalkit import cli
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError) as raised:
+        write_json_atomic(tmp_path / "results.json", {"a": 1})
+    assert raised.value.filename == str(tmp_path / "results.json") and raised.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+
+    def command() -> None:
+        write_json_atomic(tmp_path / "results.json", {"a": 1})
+
+    monkeypatch.setattr(cli, "app", command)
+    with pytest.raises(SystemExit) as exit_code:
+        cli.main()
+    said = " ".join(capsys.readouterr().err.split())
+    assert exit_code.value.code == 2
+    assert f"cannot use {tmp_path / 'results.json'}: No space left on device; free some space there" in said
+    assert "permissions" not in said
 
 
 def test_a_cut_off_200_body_is_a_transient_fault_retried_then_the_resume_hint(env, shared_data, tmp_path):

@@ -36,9 +36,12 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         # mkstemp creates 0600; a run or a table is meant to be read by whoever the umask lets read it.
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # A full disk or a failed sync names no file of its own: say which file could not be written.
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
