@@ -9,7 +9,7 @@ import json
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,9 +98,9 @@ def test_the_sweeps_checkpoint_record_names_the_step_and_run_when_the_top_level_
 @pytest.mark.parametrize(
     ("written", "expected"),
     [
-        ("2026-12-07T20:00:00Z", datetime(2026, 12, 7, 20, tzinfo=timezone.utc)),
-        ("2026-12-07T21:30:00+01:00", datetime(2026, 12, 7, 20, 30, tzinfo=timezone.utc)),
-        ("2026-12-07T20:00:00", datetime(2026, 12, 7, 20, tzinfo=timezone.utc)),  # no zone: UTC, as the contract says
+        ("2026-12-07T20:00:00Z", datetime(2026, 12, 7, 20, tzinfo=UTC)),
+        ("2026-12-07T21:30:00+01:00", datetime(2026, 12, 7, 20, 30, tzinfo=UTC)),
+        ("2026-12-07T20:00:00", datetime(2026, 12, 7, 20, tzinfo=UTC)),  # no zone: UTC, as the contract says
         ("yesterday", None),
         (1765137600, None),
     ],

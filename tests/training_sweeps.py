@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fake_backend import FakeBackend
@@ -20,7 +20,7 @@ from evalkit.pipeline.run import run
 from evalkit.verify import Verifier
 
 STEPS = (100, 200, 300, 400)
-FIRST_WRITE = datetime(2026, 12, 7, 20, 0, tzinfo=timezone.utc)
+FIRST_WRITE = datetime(2026, 12, 7, 20, 0, tzinfo=UTC)
 
 ENGLISH = (
     "Let me think about this carefully. We first write down what is given and what is asked, then we check "

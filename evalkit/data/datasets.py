@@ -9,13 +9,12 @@ import json
 import os
 import re
 import tempfile
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 from evalkit.errors import EvalkitError
 
