@@ -117,7 +117,7 @@ def normalize_final_answer(answer: str) -> str:
 def dapo_gold(gold: str) -> str:
     """The gold as DAPO's data writes it: an integer without leading zeros ("025" -> "25"), anything else as is."""
     stripped = gold.strip()
-    return str(int(stripped)) if stripped.isascii() and stripped.isdigit() else gold
+    return (stripped.lstrip("0") or "0") if stripped.isascii() and stripped.isdigit() else gold
 
 
 def last_box(text: str) -> str | None:
