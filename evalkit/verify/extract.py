@@ -495,27 +495,109 @@ _ANSWER_PHRASE = LazyPattern(lambda: vocabulary_pattern(ANSWER_PHRASES) + r"[ \t
 _RESULT_LINE = LazyPattern(lambda: vocabulary_pattern(RESULT_LABELS) + r"[ \t*_]*:(?![:=])")
 
 
-def _last_match(pattern: LazyPattern, text: str, keywords: tuple[str, ...] = ()) -> tuple[int, int] | None:
-    """(start, end) of the last match in the text's tail window, which the pattern sees case-folded.
-
-    With `keywords` (one of which every match contains), the scan starts shortly before the first of them:
-    most responses hold none, and a large alternation tried at every position is the costliest step here.
-    """
+def _last_match(pattern: LazyPattern, text: str) -> tuple[int, int] | None:
+    """(start, end) of the last match in the text's tail window, which the pattern sees case-folded."""
     offset = max(0, len(text) - TAIL_WINDOW)
-    folded = fold_case(text[offset:])
-    begin = 0
-    if keywords:
-        found = [at for at in (folded.find(k) for k in keywords) if at != -1]
-        if not found:
-            return None
-        # Phrases start at most a few words before their keyword; answer lines at the start of its line.
-        begin = max(0, min(found) - 40)
-        line_start = folded.rfind("\n", max(0, begin - 200), begin)
-        begin = line_start + 1 if line_start != -1 else begin
     last = None
-    for last in pattern.finditer(folded, begin):  # noqa: B007 (the loop finds the last one)
+    for last in pattern.finditer(fold_case(text[offset:])):  # noqa: B007 (the loop finds the last one)
         pass
     return (offset + last.start(), offset + last.end()) if last is not None else None
+
+
+# Phrases start at most a few words before their keyword; answer lines at the start of its line, looked for this
+# far back.
+PHRASE_LEAD = 40
+LINE_LEAD = 200
+# How far a marker reaches past the start of its keyword ("answer would be :"), beyond any run of spaces.
+MARKER_TAIL = 80
+# Keywords whose stretches are searched one by one before the rest of the window is searched at once.
+MARKER_ANCHORS = 8
+_ASCII_KEYWORDS = tuple(dict.fromkeys(keyword for keyword in ANSWER_KEYWORDS if keyword.isascii()))
+_ALL_KEYWORDS = tuple(dict.fromkeys(ANSWER_KEYWORDS))
+
+
+class FoldedTail:
+    """A text's tail window, case-folded once, and where the answer keywords in it start, from the last back.
+
+    Every answer marker (label, phrase, result line) contains one of ANSWER_KEYWORDS and lies on one line, so a
+    marker pattern is tried only near a keyword: most responses hold none, and a large alternation tried at
+    every position is the costliest step of an extraction. The window is folded and its keywords found once per
+    text, not once per pattern, and each search for a keyword stops where a later one was found already.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.offset = max(0, len(text) - TAIL_WINDOW)
+        self.folded = fold_case(text[self.offset :])
+        self.keywords = _ASCII_KEYWORDS if self.folded.isascii() else _ALL_KEYWORDS  # an ASCII window has no other
+        last = -1
+        for keyword in self.keywords:  # an occurrence starting after the last one found so far
+            at = self.folded.rfind(keyword, last + 1)
+            last = at if at != -1 else last
+        self._anchors = [last] if last != -1 else []
+        # The last occurrence of each keyword before the last anchor, found again only once an anchor passed it.
+        self._previous: dict[str, int] | None = None
+
+    def anchor(self, index: int) -> int:
+        """Where the index-th keyword occurrence from the end starts (-1: there are fewer)."""
+        if not self._anchors:
+            return -1
+        folded = self.folded
+        if self._previous is None:
+            before = self._anchors[-1]
+            self._previous = {keyword: folded.rfind(keyword, 0, before - 1 + len(keyword)) for keyword in self.keywords}
+        while len(self._anchors) <= index:
+            anchor = max(self._previous.values())
+            if anchor == -1:
+                return -1
+            self._anchors.append(anchor)
+            for keyword, at in self._previous.items():
+                if at >= anchor:
+                    self._previous[keyword] = folded.rfind(keyword, 0, anchor - 1 + len(keyword))
+        return self._anchors[index]
+
+    def _floor(self) -> int:
+        """Where a search of the whole window starts: shortly before its first keyword, or at that line's start."""
+        first = min((at for at in map(self.folded.find, self.keywords) if at != -1), default=len(self.folded))
+        begin = max(0, first - PHRASE_LEAD)
+        line_start = self.folded.rfind("\n", max(0, begin - LINE_LEAD), begin)
+        return line_start + 1 if line_start != -1 else begin
+
+    def last_match(self, pattern: LazyPattern) -> tuple[int, int] | None:
+        """(start, end) in the text of the last match of a marker pattern in the window.
+
+        A marker holds a keyword and lies on one line, with at most PHRASE_LEAD characters of its phrase before
+        the keyword, or from the start of its line when that is less than LINE_LEAD + PHRASE_LEAD before it (an
+        answer line: `**Answer:**`), and reaching at most MARKER_TAIL past it except by a run of spaces. So only
+        those stretches are searched, around each keyword from the last back.
+        Past MARKER_ANCHORS keywords without a marker (a window full of them), the window is searched whole.
+        """
+        folded = self.folded
+        for count in range(MARKER_ANCHORS):
+            anchor = self.anchor(count)
+            if anchor == -1:
+                return None  # every marker holds a keyword
+            line_start = folded.rfind("\n", 0, anchor) + 1
+            line_end = folded.find("\n", anchor)
+            # The line's break is searched too: a marker never holds it, but may look ahead at it.
+            line_end = len(folded) if line_end == -1 else line_end + 1
+            start = line_start if anchor - line_start < LINE_LEAD + PHRASE_LEAD else anchor - PHRASE_LEAD
+            stop = min(line_end, anchor + MARKER_TAIL)
+            last = self._last_in(pattern, start, stop)
+            if last is not None and stop < line_end and last.end() >= stop - 2:
+                last = self._last_in(pattern, start, line_end)  # a marker running on past the stretch
+            # A match ending before this keyword holds an earlier one, whose phrase may begin before `start`: it is
+            # looked for from that keyword.
+            if last is not None and last.end() > anchor:
+                return self.offset + last.start(), self.offset + last.end()
+        # A window full of keywords without a marker near the last of them: all of it.
+        last = self._last_in(pattern, self._floor(), len(folded)) if self.anchor(MARKER_ANCHORS) != -1 else None
+        return (self.offset + last.start(), self.offset + last.end()) if last is not None else None
+
+    def _last_in(self, pattern: LazyPattern, start: int, stop: int) -> re.Match | None:
+        last = None
+        for last in pattern.finditer(self.folded, start, stop):  # noqa: B007 (the loop finds the last one)
+            pass
+        return last
 
 
 def _repair_line(line: str) -> str:
@@ -533,8 +615,8 @@ def _repair_line(line: str) -> str:
     return line
 
 
-def answer_line(text: str) -> Extraction | None:
-    found = _last_match(_ANSWER_LINE, text, ANSWER_KEYWORDS)
+def answer_line(text: str, tail: FoldedTail | None = None) -> Extraction | None:
+    found = (tail or FoldedTail(text)).last_match(_ANSWER_LINE)
     if found is None:
         return None
     start, end = found
@@ -570,8 +652,10 @@ def _ends_finished(text: str, value: str) -> bool:
     return prose_words(after) <= 1 or all(w.lower() in UNIT_WORDS or w in CJK_UNITS for w in words)
 
 
-def _phrase(pattern: LazyPattern, text: str, rule: str, finished: bool, last: bool = False) -> Extraction | None:
-    found = _last_match(pattern, text, ANSWER_KEYWORDS)
+def _phrase(
+    pattern: LazyPattern, text: str, rule: str, finished: bool, last: bool = False, tail: FoldedTail | None = None
+) -> Extraction | None:
+    found = (tail or FoldedTail(text)).last_match(pattern)
     if found is None:
         return None
     start, end = found
@@ -669,15 +753,20 @@ def short_response(text: str) -> Extraction | None:
 
 def find_answer(text: str, allow_weak: bool = True) -> Extraction | None:
     """The answer a text commits to; an empty or unclosed last box is returned as a no-answer Extraction."""
-    marked = [last_boxed(text), answer_line(text), _phrase(_FINAL_PHRASE, text, "final-answer-phrase", False)]
+    tail = FoldedTail(text)
+    marked = [
+        last_boxed(text),
+        answer_line(text, tail),
+        _phrase(_FINAL_PHRASE, text, "final-answer-phrase", False, tail=tail),
+    ]
     candidates = [c for c in marked if c is not None]
     found = [c for c in candidates if c.answer is not None]
     if found:
         return max(found, key=lambda c: c.position)
     if allow_weak:
         weak = [
-            _phrase(_ANSWER_PHRASE, text, "answer-phrase", True),
-            _phrase(_RESULT_LINE, text, "answer-phrase", True, last=True),
+            _phrase(_ANSWER_PHRASE, text, "answer-phrase", True, tail=tail),
+            _phrase(_RESULT_LINE, text, "answer-phrase", True, last=True, tail=tail),
             concluding_sentence(text),
         ]
         weak = [c for c in weak if c is not None]
