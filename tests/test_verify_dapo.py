@@ -48,7 +48,8 @@ def verl_default_compute_score():
     """verl's `default_compute_score`, imported with `verl` and `verl.utils` as bare packages (their `__init__`
     needs Ray), so that its routing of data sources to reward functions is verl's own."""
     root = verl_root()
-    names = ("verl", "verl.utils", "verl.utils.import_utils", "verl.utils.reward_score", "verl.utils.reward_score.math_dapo")
+    names = ("verl", "verl.utils", "verl.utils.import_utils", "verl.utils.reward_score")
+    names += ("verl.utils.reward_score.math_dapo",)
     with pytest.MonkeyPatch.context() as patch:
         for name in names:
             patch.delitem(sys.modules, name, raising=False)
@@ -75,11 +76,15 @@ def evalkit_outcome(response: str, gold: str) -> tuple[bool, str]:
 def test_the_same_verdict_and_answer_as_verl_on_every_real_response(verl_math_dapo):
     rows = real_responses()
     assert len(rows) == 780
-    differ = [
-        (row.name, verl_outcome(verl_math_dapo, row.response, dapo_gold(row.gold)), evalkit_outcome(row.response, row.gold))
+    outcomes = [
+        (
+            row.name,
+            verl_outcome(verl_math_dapo, row.response, dapo_gold(row.gold)),
+            evalkit_outcome(row.response, row.gold),
+        )
         for row in rows
-        if verl_outcome(verl_math_dapo, row.response, dapo_gold(row.gold)) != evalkit_outcome(row.response, row.gold)
     ]
+    differ = [outcome for outcome in outcomes if outcome[1] != outcome[2]]
     assert not differ, differ[:10]
     # Both of verl's ways to an answer occur on this data (none of it was written to DAPO's template, so no
     # `Answer:` line in it is right: the tables and the fuzzing below cover that case).

@@ -31,14 +31,18 @@ def real_responses() -> tuple[RealResponse, ...]:
     rows = []
     for path in sorted(GENERATIONS.glob("aime24_*.jsonl")):
         model = path.stem.removeprefix("aime24_")
-        rows += [RealResponse(f"generations:{model}:{r['problem_id']}", r["response"], r["gold"]) for r in read_jsonl(path)]
+        rows += [
+            RealResponse(f"generations:{model}:{r['problem_id']}", r["response"], r["gold"]) for r in read_jsonl(path)
+        ]
     published = PUBLISHED / "qwen25-math-outputs"
     for path in sorted(published.rglob("*.jsonl.gz")):
         model = "/".join(path.relative_to(published).parts[:-3])  # <model path>/aime24_eval/aime24/<file>
         with gzip.open(path, "rt", encoding="utf-8") as lines:
             for line in lines:
                 row = json.loads(line)
-                rows += [RealResponse(f"qwen25-math:{model}:{row['idx']}", text, str(row["gt"])) for text in row["code"]]
+                rows += [
+                    RealResponse(f"qwen25-math:{model}:{row['idx']}", text, str(row["gt"])) for text in row["code"]
+                ]
     for path in sorted((PUBLISHED / "skythought-tools").glob("*.json.gz")):
         with gzip.open(path, "rt", encoding="utf-8") as file:
             document = json.load(file)
