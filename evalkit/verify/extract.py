@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from evalkit.verify.languages import (
+    ALTERNATIVE_CJK,
+    ALTERNATIVE_WORDS,
     ANSWER_KEYWORDS,
     ANSWER_LABELS,
     ANSWER_PHRASES,
@@ -30,9 +32,13 @@ from evalkit.verify.languages import (
     CONCLUSION_INSIDE,
     CONCLUSION_INSIDE_CJK,
     CONCLUSION_OPENERS,
+    CONDITION_CJK,
+    CONDITION_WORDS,
     CONTRAST_CJK,
     CONTRAST_WORDS,
     FINAL_PHRASES,
+    HEDGE_QUALIFIERS,
+    HEDGE_QUALIFIERS_CJK,
     LINKING_CJK,
     LINKING_WORDS,
     RECONSIDER_CJK,
@@ -201,9 +207,22 @@ _PART_LABEL = re.compile(
 )
 
 
+# Boxes given under conditions: "\boxed{2} if n is even and \boxed{3} if n is odd", "\boxed{5}; if x < 0, \boxed{6}".
+_CONDITION = LazyPattern(
+    lambda: (
+        r"[\s$.,;:)]*(?:"
+        + vocabulary_pattern(CONDITION_WORDS + CONDITION_CJK + ALTERNATIVE_WORDS + ALTERNATIVE_CJK)
+        + ")"
+    )
+)
+
+
 def _is_box_glue(between: str) -> bool:
     if len(between) <= 80 and "\n\n" not in between and not _BOX_GLUE.sub("", between).strip():
         return True
+    if len(between) <= 120 and "\n\n" not in between and _CONDITION.match(fold_case(between)):
+        # A condition or an alternative right after a box, with no reconsidering before the next one.
+        return not _RECONSIDER.search(fold_case(between)) and not _CONTRAST.search(fold_case(between))
     # "(a) ... \boxed{12}.\n(b) The area is \boxed{9}.": the next box opens a new labelled part.
     return len(between) <= 300 and "\n\n\n" not in between and _PART_LABEL.search(between) is not None
 
@@ -233,7 +252,22 @@ def last_boxed(text: str) -> Extraction | None:
         parts.append(prev_parsed[0].strip())
         cursor = previous
     parts.reverse()
+    offered = _offered_with(text, cursor, parsed[1])
+    if offered is not None:
+        # "\boxed{5}, or maybe 6", "\boxed{5} or possibly \boxed{6}": the alternatives come with it.
+        return Extraction(_unboxed(offered[1]), "boxed", min(cursor, offered[0]))
     return Extraction(", ".join(parts), "boxed", cursor)
+
+
+def _unboxed(text: str) -> str:
+    """The text with each `\\boxed{X}` written as X."""
+    for _ in range(MAX_SIBLING_BOXES):
+        start = _last_box_start(text, len(text))
+        parsed = _box_argument(text, start + _command_length(text, start)) if start != -1 else None
+        if parsed is None:
+            break
+        text = text[:start] + parsed[0].strip() + text[parsed[1] :]
+    return text
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -388,12 +422,12 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
     first_span = _MATH_SPAN.match(sentence)
     if first_span and (inner or not sentence[first_span.end() :].strip(" .,;")):
         # Right after "the answer is", a math span is the value whatever explanation follows it.
-        return _span_text(first_span) or None
+        return _with_alternatives(sentence, _span_text(first_span) or None)
     if inner:
         # Right after "the answer is": its value, whatever unit or explanation follows ("12, because 3 + 4 = 7").
         leading = _leading_value(sentence)
         if leading is not None:
-            return leading
+            return _with_alternatives(sentence, leading)
     if is_expression(sentence) and not (inner and prose_words(sentence) and _first_value(sentence) is not None):
         # After "the answer is", words beside a value are prose ("actually 15", "not 12 but 15").
         return sentence
@@ -410,7 +444,9 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
             predicate = predicate[contrast[1] :]  # "... is not 33 but 27": the value after the contrast
         value = _first_value(predicate)
         if value is not None:
-            return value
+            at = len(sentence) - len(predicate) + predicate.find(value)
+            offered = _offered_with(sentence, at, at + len(value))
+            return offered[1] if offered is not None else value
         # "$x \geq 5$ is the solution": the subject is the answer. "$m+n$ is undefined": no answer.
         if not _SELF_REFERENCE.search(predicate):
             return None
@@ -419,7 +455,92 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
         return _first_value(sentence[contrast[1] :])  # "not 12 but 15"
     # After a label the value comes first ("Réponse : Janeth aura encore 220 $ d'ici 12 mois"); in a concluding
     # sentence without a verb, last ("Donc, il a déjà 79 g de cire").
-    return _first_value(sentence) if inner else _last_value(sentence)
+    return _with_alternatives(sentence, _first_value(sentence) if inner else _last_value(sentence), last=not inner)
+
+
+# "5 or 6", "5, or possibly $6$", "x = 5 oder x = 6", "5 或 6": another answer offered right beside a value. The
+# value it offers is read like the first (a number, a math span, bare LaTeX, a box); hedge.py decides what it is
+# worth. Patterns are alternations of literals and bounded classes, tried at one position or on a bounded window.
+_CONNECTOR = (
+    r"[\s$)]*,?\s*\(?\s*(?:{alternatives})(?:\s*,?\s*(?:{qualifiers}))*[\s,:$(]*(?:[A-Za-z](?:_\{{?\w+\}}?)?\s*=\s*)?"
+)
+_ALTERNATIVE_AFTER = LazyPattern(
+    lambda: _CONNECTOR.format(
+        alternatives=vocabulary_pattern(ALTERNATIVE_WORDS + ALTERNATIVE_CJK),
+        qualifiers=vocabulary_pattern(HEDGE_QUALIFIERS + HEDGE_QUALIFIERS_CJK),
+    )
+)
+_ALTERNATIVE_BEFORE = LazyPattern(lambda: "(?:" + _ALTERNATIVE_AFTER.source() + r")\Z")
+_BOX_AT = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_DELIMITER = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]")
+# How far back a value offered before the one read may start.
+ALTERNATIVE_REACH = 200
+
+
+def _value_at(text: str, at: int) -> int | None:
+    """Where a value starting at `at` ends: a math span, a box, a number or bare LaTeX; None when none starts there."""
+    span = _MATH_SPAN.match(text, at)
+    if span is not None and _span_text(span):
+        return span.end()
+    box = _BOX_AT.match(text, at)
+    if box is not None:
+        braced = _read_braced(text, box.end() - 1)
+        return braced[1] if braced is not None else None
+    found = [m.end() for m in (_NUMBER.match(text, at), _BARE_LATEX.match(text, at)) if m is not None]
+    return max(found) if found else None
+
+
+def _value_before(text: str, end: int) -> int | None:
+    """Where a value that ends at `end` (spaces and `$` aside) starts; None when none ends there."""
+    stop = len(text[:end].rstrip(" \t$"))
+    window = max(0, stop - ALTERNATIVE_REACH)
+    for start in range(window, stop):
+        if text[start] in "$\\" or text[start].isdigit() or text[start] in "-+(.":
+            value_end = _value_at(text, start)
+            if value_end is not None and len(text[:value_end].rstrip(" \t$")) == stop:
+                return start
+    return None
+
+
+def _offered_with(text: str, start: int, end: int) -> tuple[int, str] | None:
+    """The value at text[start:end] with the alternatives offered beside it ("5 or possibly 6"), as written
+    without math delimiters or the parenthesis that may open an alternative ("5 (or perhaps 6)"), and where the
+    first of them starts; None when it stands alone."""
+    folded = fold_case(text)
+    first, last = start, end
+    connectors = []
+    for _ in range(8):  # "4, 5 or 6": a few in a row
+        connector = _ALTERNATIVE_AFTER.match(folded, last)
+        following = _value_at(text, connector.end()) if connector and connector.end() > last else None
+        if following is None:
+            break
+        connectors.append((connector.start(), connector.end()))
+        last = following
+    for _ in range(8):
+        connector = _ALTERNATIVE_BEFORE.search(folded, max(0, first - ALTERNATIVE_REACH), first)
+        preceding = _value_before(text, connector.start()) if connector and connector.start() < first else None
+        if preceding is None:
+            break
+        connectors.append((connector.start(), connector.end()))
+        first = preceding
+    if (first, last) == (start, end):
+        return None
+    pieces = []
+    cursor = first
+    for connector_start, connector_end in sorted(connectors):
+        pieces += [text[cursor:connector_start], text[connector_start:connector_end].replace("(", " ")]
+        cursor = connector_end
+    pieces.append(text[cursor:last])
+    return first, " ".join(_DELIMITER.sub(" ", "".join(pieces)).split())
+
+
+def _with_alternatives(text: str, value: str | None, last: bool = False) -> str | None:
+    """A value read from `text`, widened to the alternatives offered beside its first (or last) occurrence."""
+    if not value:
+        return value
+    at = text.rfind(value) if last else text.find(value)
+    offered = _offered_with(text, at, at + len(value)) if at != -1 else None
+    return offered[1] if offered is not None else value
 
 
 def _joined_spans(sentence: str) -> str | None:
