@@ -473,8 +473,9 @@ _ALTERNATIVE_AFTER = LazyPattern(
 _ALTERNATIVE_BEFORE = LazyPattern(lambda: "(?:" + _ALTERNATIVE_AFTER.source() + r")\Z")
 _BOX_AT = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _DELIMITER = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]")
-# How far back a value offered before the one read may start.
+# How far back a value offered before the one read may start, and the words that offer it ("or possibly x =").
 ALTERNATIVE_REACH = 200
+CONNECTOR_REACH = 80
 
 
 def _value_at(text: str, at: int) -> int | None:
@@ -506,6 +507,11 @@ def _offered_with(text: str, start: int, end: int) -> tuple[int, str] | None:
     """The value at text[start:end] with the alternatives offered beside it ("5 or possibly 6"), as written
     without math delimiters or the parenthesis that may open an alternative ("5 (or perhaps 6)"), and where the
     first of them starts; None when it stands alone."""
+    # Only the text around the value is read: eight alternatives at most on either side.
+    lo, hi = max(0, start - 8 * ALTERNATIVE_REACH), min(len(text), end + 8 * ALTERNATIVE_REACH)
+    if (lo, hi) != (0, len(text)):
+        offered = _offered_with(text[lo:hi], start - lo, end - lo)
+        return (offered[0] + lo, offered[1]) if offered is not None else None
     folded = fold_case(text)
     first, last = start, end
     connectors = []
@@ -517,7 +523,7 @@ def _offered_with(text: str, start: int, end: int) -> tuple[int, str] | None:
         connectors.append((connector.start(), connector.end()))
         last = following
     for _ in range(8):
-        connector = _ALTERNATIVE_BEFORE.search(folded, max(0, first - ALTERNATIVE_REACH), first)
+        connector = _ALTERNATIVE_BEFORE.search(folded, max(0, first - CONNECTOR_REACH), first)
         preceding = _value_before(text, connector.start()) if connector and connector.start() < first else None
         if preceding is None:
             break
