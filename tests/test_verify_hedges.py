@@ -122,3 +122,27 @@ def test_no_real_response_is_taken_for_a_hedge_but_the_one_tuple():
         verdicts = verifier.check_many([(row.response, row.gold) for row in rows])
     hedged = [(row.name, verdict.extracted) for row, verdict in zip(rows, verdicts) if verdict.rule == "hedge"]
     assert hedged == [("generations:google_gemma-2-27b-it:2024-II-11", "(100, 100, 100)")]
+
+
+HOSTILE = {
+    "a box, 'or' and 20,000 spaces": "The answer is \\boxed{5} or" + " " * 20_000 + "x",
+    "'or' and spaces inside a sentence": "The answer is 5 or" + " " * 1_400 + "x.",
+    "commas and spaces after a box": "So \\boxed{5}" + " , " * 5_000 + "or 6",
+    "'o' 5,000 times": "So \\boxed{5}" + " o" * 5_000,
+    "'or' 3,000 times in an answer line": "Answer: 5" + " or" * 3_000 + " 6",
+    "a list of 10,000 candidates": "\\boxed{" + ", ".join(["5"] * 10_000) + "}",
+    "conditions between 30 boxes": " if x, ".join(["$\\boxed{5}$"] * 30),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_reading_alternatives_is_linear(name):
+    # README, "It never hangs": the hedge rule adds string work that must stay linear in the response.
+    import time
+
+    from evalkit.verify.rules import first_pass
+
+    start = time.process_time()
+    for rules in ("math", "strict-int"):
+        first_pass(rules, HOSTILE[name], "5", False)
+    assert time.process_time() - start < 1.0, name

@@ -461,8 +461,10 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
 # "5 or 6", "5, or possibly $6$", "x = 5 oder x = 6", "5 或 6": another answer offered right beside a value. The
 # value it offers is read like the first (a number, a math span, bare LaTeX, a box); hedge.py decides what it is
 # worth. Patterns are alternations of literals and bounded classes, tried at one position or on a bounded window.
+# One class for each run of spaces and punctuation: two repeated classes side by side would backtrack
+# quadratically over a long run of spaces.
 _CONNECTOR = (
-    r"[\s$)]*,?\s*\(?\s*(?:{alternatives})(?:\s*,?\s*(?:{qualifiers}))*[\s,:$(]*(?:[A-Za-z](?:_\{{?\w+\}}?)?\s*=\s*)?"
+    r"[\s$),(]*(?:{alternatives})(?:[\s,]*(?:{qualifiers}))*[\s,:$(]*(?:[A-Za-z](?:_\{{?\w+\}}?)?\s*=\s*)?"
 )
 _ALTERNATIVE_AFTER = LazyPattern(
     lambda: _CONNECTOR.format(
