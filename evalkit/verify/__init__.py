@@ -1,5 +1,6 @@
-"""Is an answer right: extraction, normalization, comparison (fast paths in process, math-verify and sympy
-in killable worker processes), the bounded worker pool and the rule sets (math, dapo, strict-int).
+"""Is an answer right: extraction, normalization, hedges (several answers where one is asked never pay),
+comparison (fast paths in process, math-verify and sympy in killable worker processes), the bounded worker pool
+and the rule sets (math, dapo, strict-int).
 
 Public API: `check(response, gold)`, `check_many(pairs)`, `Verifier`, `Verdict`.
 """
