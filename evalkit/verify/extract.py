@@ -640,7 +640,7 @@ LINE_LEAD = 200
 # How far a marker reaches past the start of its keyword ("answer would be :"), beyond any run of spaces.
 MARKER_TAIL = 80
 # Keywords whose stretches are searched one by one before the rest of the window is searched at once.
-MARKER_ANCHORS = 8
+MARKER_ANCHORS = 32
 _ASCII_KEYWORDS = tuple(dict.fromkeys(keyword for keyword in ANSWER_KEYWORDS if keyword.isascii()))
 _ALL_KEYWORDS = tuple(dict.fromkeys(ANSWER_KEYWORDS))
 
