@@ -463,9 +463,7 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
 # worth. Patterns are alternations of literals and bounded classes, tried at one position or on a bounded window.
 # One class for each run of spaces and punctuation: two repeated classes side by side would backtrack
 # quadratically over a long run of spaces.
-_CONNECTOR = (
-    r"[\s$),(]*(?:{alternatives})(?:[\s,]*(?:{qualifiers}))*[\s,:$(]*(?:[A-Za-z](?:_\{{?\w+\}}?)?\s*=\s*)?"
-)
+_CONNECTOR = r"[\s$),(]*(?:{alternatives})(?:[\s,]*(?:{qualifiers}))*[\s,:$(]*(?:[A-Za-z](?:_\{{?\w+\}}?)?\s*=\s*)?"
 _ALTERNATIVE_AFTER = LazyPattern(
     lambda: _CONNECTOR.format(
         alternatives=vocabulary_pattern(ALTERNATIVE_WORDS + ALTERNATIVE_CJK),
