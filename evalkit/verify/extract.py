@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from evalkit.verify.languages import (
+    ALTERNATIVE_CJK,
+    ALTERNATIVE_WORDS,
     ANSWER_KEYWORDS,
     ANSWER_LABELS,
     ANSWER_PHRASES,
@@ -30,9 +32,13 @@ from evalkit.verify.languages import (
     CONCLUSION_INSIDE,
     CONCLUSION_INSIDE_CJK,
     CONCLUSION_OPENERS,
+    CONDITION_CJK,
+    CONDITION_WORDS,
     CONTRAST_CJK,
     CONTRAST_WORDS,
     FINAL_PHRASES,
+    HEDGE_QUALIFIERS,
+    HEDGE_QUALIFIERS_CJK,
     LINKING_CJK,
     LINKING_WORDS,
     RECONSIDER_CJK,
@@ -201,9 +207,22 @@ _PART_LABEL = re.compile(
 )
 
 
+# Boxes given under conditions: "\boxed{2} if n is even and \boxed{3} if n is odd", "\boxed{5}; if x < 0, \boxed{6}".
+_CONDITION = LazyPattern(
+    lambda: (
+        r"[\s$.,;:)]*(?:"
+        + vocabulary_pattern(CONDITION_WORDS + CONDITION_CJK + ALTERNATIVE_WORDS + ALTERNATIVE_CJK)
+        + ")"
+    )
+)
+
+
 def _is_box_glue(between: str) -> bool:
     if len(between) <= 80 and "\n\n" not in between and not _BOX_GLUE.sub("", between).strip():
         return True
+    if len(between) <= 120 and "\n\n" not in between and _CONDITION.match(fold_case(between)):
+        # A condition or an alternative right after a box, with no reconsidering before the next one.
+        return not _RECONSIDER.search(fold_case(between)) and not _CONTRAST.search(fold_case(between))
     # "(a) ... \boxed{12}.\n(b) The area is \boxed{9}.": the next box opens a new labelled part.
     return len(between) <= 300 and "\n\n\n" not in between and _PART_LABEL.search(between) is not None
 
@@ -233,7 +252,22 @@ def last_boxed(text: str) -> Extraction | None:
         parts.append(prev_parsed[0].strip())
         cursor = previous
     parts.reverse()
+    offered = _offered_with(text, cursor, parsed[1])
+    if offered is not None:
+        # "\boxed{5}, or maybe 6", "\boxed{5} or possibly \boxed{6}": the alternatives come with it.
+        return Extraction(_unboxed(offered[1]), "boxed", min(cursor, offered[0]))
     return Extraction(", ".join(parts), "boxed", cursor)
+
+
+def _unboxed(text: str) -> str:
+    """The text with each `\\boxed{X}` written as X."""
+    for _ in range(MAX_SIBLING_BOXES):
+        start = _last_box_start(text, len(text))
+        parsed = _box_argument(text, start + _command_length(text, start)) if start != -1 else None
+        if parsed is None:
+            break
+        text = text[:start] + parsed[0].strip() + text[parsed[1] :]
+    return text
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -388,12 +422,12 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
     first_span = _MATH_SPAN.match(sentence)
     if first_span and (inner or not sentence[first_span.end() :].strip(" .,;")):
         # Right after "the answer is", a math span is the value whatever explanation follows it.
-        return _span_text(first_span) or None
+        return _with_alternatives(sentence, _span_text(first_span) or None)
     if inner:
         # Right after "the answer is": its value, whatever unit or explanation follows ("12, because 3 + 4 = 7").
         leading = _leading_value(sentence)
         if leading is not None:
-            return leading
+            return _with_alternatives(sentence, leading)
     if is_expression(sentence) and not (inner and prose_words(sentence) and _first_value(sentence) is not None):
         # After "the answer is", words beside a value are prose ("actually 15", "not 12 but 15").
         return sentence
@@ -410,7 +444,9 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
             predicate = predicate[contrast[1] :]  # "... is not 33 but 27": the value after the contrast
         value = _first_value(predicate)
         if value is not None:
-            return value
+            at = len(sentence) - len(predicate) + predicate.find(value)
+            offered = _offered_with(sentence, at, at + len(value))
+            return offered[1] if offered is not None else value
         # "$x \geq 5$ is the solution": the subject is the answer. "$m+n$ is undefined": no answer.
         if not _SELF_REFERENCE.search(predicate):
             return None
@@ -419,7 +455,98 @@ def _statement_value(raw: str, after_phrase: bool) -> str | None:
         return _first_value(sentence[contrast[1] :])  # "not 12 but 15"
     # After a label the value comes first ("Réponse : Janeth aura encore 220 $ d'ici 12 mois"); in a concluding
     # sentence without a verb, last ("Donc, il a déjà 79 g de cire").
-    return _first_value(sentence) if inner else _last_value(sentence)
+    return _with_alternatives(sentence, _first_value(sentence) if inner else _last_value(sentence), last=not inner)
+
+
+# "5 or 6", "5, or possibly $6$", "x = 5 oder x = 6", "5 或 6": another answer offered right beside a value. The
+# value it offers is read like the first (a number, a math span, bare LaTeX, a box); hedge.py decides what it is
+# worth. Patterns are alternations of literals and bounded classes, tried at one position or on a bounded window.
+# One class for each run of spaces and punctuation: two repeated classes side by side would backtrack
+# quadratically over a long run of spaces.
+_CONNECTOR = r"[\s$),(]*(?:{alternatives})(?:[\s,]*(?:{qualifiers}))*[\s,:$(]*(?:[A-Za-z](?:_\{{?\w+\}}?)?\s*=\s*)?"
+_ALTERNATIVE_AFTER = LazyPattern(
+    lambda: _CONNECTOR.format(
+        alternatives=vocabulary_pattern(ALTERNATIVE_WORDS + ALTERNATIVE_CJK),
+        qualifiers=vocabulary_pattern(HEDGE_QUALIFIERS + HEDGE_QUALIFIERS_CJK),
+    )
+)
+_ALTERNATIVE_BEFORE = LazyPattern(lambda: "(?:" + _ALTERNATIVE_AFTER.source() + r")\Z")
+_BOX_AT = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_DELIMITER = re.compile(r"\$|\\\(|\\\)|\\\[|\\\]")
+# How far back a value offered before the one read may start, and the words that offer it ("or possibly x =").
+ALTERNATIVE_REACH = 200
+CONNECTOR_REACH = 80
+
+
+def _value_at(text: str, at: int) -> int | None:
+    """Where a value starting at `at` ends: a math span, a box, a number or bare LaTeX; None when none starts there."""
+    span = _MATH_SPAN.match(text, at)
+    if span is not None and _span_text(span):
+        return span.end()
+    box = _BOX_AT.match(text, at)
+    if box is not None:
+        braced = _read_braced(text, box.end() - 1)
+        return braced[1] if braced is not None else None
+    found = [m.end() for m in (_NUMBER.match(text, at), _BARE_LATEX.match(text, at)) if m is not None]
+    return max(found) if found else None
+
+
+def _value_before(text: str, end: int) -> int | None:
+    """Where a value that ends at `end` (spaces and `$` aside) starts; None when none ends there."""
+    stop = len(text[:end].rstrip(" \t$"))
+    window = max(0, stop - ALTERNATIVE_REACH)
+    for start in range(window, stop):
+        if text[start] in "$\\" or text[start].isdigit() or text[start] in "-+(.":
+            value_end = _value_at(text, start)
+            if value_end is not None and len(text[:value_end].rstrip(" \t$")) == stop:
+                return start
+    return None
+
+
+def _offered_with(text: str, start: int, end: int) -> tuple[int, str] | None:
+    """The value at text[start:end] with the alternatives offered beside it ("5 or possibly 6"), as written
+    without math delimiters or the parenthesis that may open an alternative ("5 (or perhaps 6)"), and where the
+    first of them starts; None when it stands alone."""
+    # Only the text around the value is read: eight alternatives at most on either side.
+    lo, hi = max(0, start - 8 * ALTERNATIVE_REACH), min(len(text), end + 8 * ALTERNATIVE_REACH)
+    if (lo, hi) != (0, len(text)):
+        offered = _offered_with(text[lo:hi], start - lo, end - lo)
+        return (offered[0] + lo, offered[1]) if offered is not None else None
+    folded = fold_case(text)
+    first, last = start, end
+    connectors = []
+    for _ in range(8):  # "4, 5 or 6": a few in a row
+        connector = _ALTERNATIVE_AFTER.match(folded, last)
+        following = _value_at(text, connector.end()) if connector and connector.end() > last else None
+        if following is None:
+            break
+        connectors.append((connector.start(), connector.end()))
+        last = following
+    for _ in range(8):
+        connector = _ALTERNATIVE_BEFORE.search(folded, max(0, first - CONNECTOR_REACH), first)
+        preceding = _value_before(text, connector.start()) if connector and connector.start() < first else None
+        if preceding is None:
+            break
+        connectors.append((connector.start(), connector.end()))
+        first = preceding
+    if (first, last) == (start, end):
+        return None
+    pieces = []
+    cursor = first
+    for connector_start, connector_end in sorted(connectors):
+        pieces += [text[cursor:connector_start], text[connector_start:connector_end].replace("(", " ")]
+        cursor = connector_end
+    pieces.append(text[cursor:last])
+    return first, " ".join(_DELIMITER.sub(" ", "".join(pieces)).split())
+
+
+def _with_alternatives(text: str, value: str | None, last: bool = False) -> str | None:
+    """A value read from `text`, widened to the alternatives offered beside its first (or last) occurrence."""
+    if not value:
+        return value
+    at = text.rfind(value) if last else text.find(value)
+    offered = _offered_with(text, at, at + len(value)) if at != -1 else None
+    return offered[1] if offered is not None else value
 
 
 def _joined_spans(sentence: str) -> str | None:
@@ -495,27 +622,109 @@ _ANSWER_PHRASE = LazyPattern(lambda: vocabulary_pattern(ANSWER_PHRASES) + r"[ \t
 _RESULT_LINE = LazyPattern(lambda: vocabulary_pattern(RESULT_LABELS) + r"[ \t*_]*:(?![:=])")
 
 
-def _last_match(pattern: LazyPattern, text: str, keywords: tuple[str, ...] = ()) -> tuple[int, int] | None:
-    """(start, end) of the last match in the text's tail window, which the pattern sees case-folded.
-
-    With `keywords` (one of which every match contains), the scan starts shortly before the first of them:
-    most responses hold none, and a large alternation tried at every position is the costliest step here.
-    """
+def _last_match(pattern: LazyPattern, text: str) -> tuple[int, int] | None:
+    """(start, end) of the last match in the text's tail window, which the pattern sees case-folded."""
     offset = max(0, len(text) - TAIL_WINDOW)
-    folded = fold_case(text[offset:])
-    begin = 0
-    if keywords:
-        found = [at for at in (folded.find(k) for k in keywords) if at != -1]
-        if not found:
-            return None
-        # Phrases start at most a few words before their keyword; answer lines at the start of its line.
-        begin = max(0, min(found) - 40)
-        line_start = folded.rfind("\n", max(0, begin - 200), begin)
-        begin = line_start + 1 if line_start != -1 else begin
     last = None
-    for last in pattern.finditer(folded, begin):  # noqa: B007 (the loop finds the last one)
+    for last in pattern.finditer(fold_case(text[offset:])):  # noqa: B007 (the loop finds the last one)
         pass
     return (offset + last.start(), offset + last.end()) if last is not None else None
+
+
+# Phrases start at most a few words before their keyword; answer lines at the start of its line, looked for this
+# far back.
+PHRASE_LEAD = 40
+LINE_LEAD = 200
+# How far a marker reaches past the start of its keyword ("answer would be :"), beyond any run of spaces.
+MARKER_TAIL = 80
+# Keywords whose stretches are searched one by one before the rest of the window is searched at once.
+MARKER_ANCHORS = 32
+_ASCII_KEYWORDS = tuple(dict.fromkeys(keyword for keyword in ANSWER_KEYWORDS if keyword.isascii()))
+_ALL_KEYWORDS = tuple(dict.fromkeys(ANSWER_KEYWORDS))
+
+
+class FoldedTail:
+    """A text's tail window, case-folded once, and where the answer keywords in it start, from the last back.
+
+    Every answer marker (label, phrase, result line) contains one of ANSWER_KEYWORDS and lies on one line, so a
+    marker pattern is tried only near a keyword: most responses hold none, and a large alternation tried at
+    every position is the costliest step of an extraction. The window is folded and its keywords found once per
+    text, not once per pattern, and each search for a keyword stops where a later one was found already.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.offset = max(0, len(text) - TAIL_WINDOW)
+        self.folded = fold_case(text[self.offset :])
+        self.keywords = _ASCII_KEYWORDS if self.folded.isascii() else _ALL_KEYWORDS  # an ASCII window has no other
+        last = -1
+        for keyword in self.keywords:  # an occurrence starting after the last one found so far
+            at = self.folded.rfind(keyword, last + 1)
+            last = at if at != -1 else last
+        self._anchors = [last] if last != -1 else []
+        # The last occurrence of each keyword before the last anchor, found again only once an anchor passed it.
+        self._previous: dict[str, int] | None = None
+
+    def anchor(self, index: int) -> int:
+        """Where the index-th keyword occurrence from the end starts (-1: there are fewer)."""
+        if not self._anchors:
+            return -1
+        folded = self.folded
+        if self._previous is None:
+            before = self._anchors[-1]
+            self._previous = {keyword: folded.rfind(keyword, 0, before - 1 + len(keyword)) for keyword in self.keywords}
+        while len(self._anchors) <= index:
+            anchor = max(self._previous.values())
+            if anchor == -1:
+                return -1
+            self._anchors.append(anchor)
+            for keyword, at in self._previous.items():
+                if at >= anchor:
+                    self._previous[keyword] = folded.rfind(keyword, 0, anchor - 1 + len(keyword))
+        return self._anchors[index]
+
+    def _floor(self) -> int:
+        """Where a search of the whole window starts: shortly before its first keyword, or at that line's start."""
+        first = min((at for at in map(self.folded.find, self.keywords) if at != -1), default=len(self.folded))
+        begin = max(0, first - PHRASE_LEAD)
+        line_start = self.folded.rfind("\n", max(0, begin - LINE_LEAD), begin)
+        return line_start + 1 if line_start != -1 else begin
+
+    def last_match(self, pattern: LazyPattern) -> tuple[int, int] | None:
+        """(start, end) in the text of the last match of a marker pattern in the window.
+
+        A marker holds a keyword and lies on one line, with at most PHRASE_LEAD characters of its phrase before
+        the keyword, or from the start of its line when that is less than LINE_LEAD + PHRASE_LEAD before it (an
+        answer line: `**Answer:**`), and reaching at most MARKER_TAIL past it except by a run of spaces. So only
+        those stretches are searched, around each keyword from the last back.
+        Past MARKER_ANCHORS keywords without a marker (a window full of them), the window is searched whole.
+        """
+        folded = self.folded
+        for count in range(MARKER_ANCHORS):
+            anchor = self.anchor(count)
+            if anchor == -1:
+                return None  # every marker holds a keyword
+            line_start = folded.rfind("\n", 0, anchor) + 1
+            line_end = folded.find("\n", anchor)
+            # The line's break is searched too: a marker never holds it, but may look ahead at it.
+            line_end = len(folded) if line_end == -1 else line_end + 1
+            start = line_start if anchor - line_start < LINE_LEAD + PHRASE_LEAD else anchor - PHRASE_LEAD
+            stop = min(line_end, anchor + MARKER_TAIL)
+            last = self._last_in(pattern, start, stop)
+            if last is not None and stop < line_end and last.end() >= stop - 2:
+                last = self._last_in(pattern, start, line_end)  # a marker running on past the stretch
+            # A match ending before this keyword holds an earlier one, whose phrase may begin before `start`: it is
+            # looked for from that keyword.
+            if last is not None and last.end() > anchor:
+                return self.offset + last.start(), self.offset + last.end()
+        # A window full of keywords without a marker near the last of them: all of it.
+        last = self._last_in(pattern, self._floor(), len(folded)) if self.anchor(MARKER_ANCHORS) != -1 else None
+        return (self.offset + last.start(), self.offset + last.end()) if last is not None else None
+
+    def _last_in(self, pattern: LazyPattern, start: int, stop: int) -> re.Match | None:
+        last = None
+        for last in pattern.finditer(self.folded, start, stop):  # noqa: B007 (the loop finds the last one)
+            pass
+        return last
 
 
 def _repair_line(line: str) -> str:
@@ -533,8 +742,8 @@ def _repair_line(line: str) -> str:
     return line
 
 
-def answer_line(text: str) -> Extraction | None:
-    found = _last_match(_ANSWER_LINE, text, ANSWER_KEYWORDS)
+def answer_line(text: str, tail: FoldedTail | None = None) -> Extraction | None:
+    found = (tail or FoldedTail(text)).last_match(_ANSWER_LINE)
     if found is None:
         return None
     start, end = found
@@ -570,8 +779,10 @@ def _ends_finished(text: str, value: str) -> bool:
     return prose_words(after) <= 1 or all(w.lower() in UNIT_WORDS or w in CJK_UNITS for w in words)
 
 
-def _phrase(pattern: LazyPattern, text: str, rule: str, finished: bool, last: bool = False) -> Extraction | None:
-    found = _last_match(pattern, text, ANSWER_KEYWORDS)
+def _phrase(
+    pattern: LazyPattern, text: str, rule: str, finished: bool, last: bool = False, tail: FoldedTail | None = None
+) -> Extraction | None:
+    found = (tail or FoldedTail(text)).last_match(pattern)
     if found is None:
         return None
     start, end = found
@@ -669,15 +880,20 @@ def short_response(text: str) -> Extraction | None:
 
 def find_answer(text: str, allow_weak: bool = True) -> Extraction | None:
     """The answer a text commits to; an empty or unclosed last box is returned as a no-answer Extraction."""
-    marked = [last_boxed(text), answer_line(text), _phrase(_FINAL_PHRASE, text, "final-answer-phrase", False)]
+    tail = FoldedTail(text)
+    marked = [
+        last_boxed(text),
+        answer_line(text, tail),
+        _phrase(_FINAL_PHRASE, text, "final-answer-phrase", False, tail=tail),
+    ]
     candidates = [c for c in marked if c is not None]
     found = [c for c in candidates if c.answer is not None]
     if found:
         return max(found, key=lambda c: c.position)
     if allow_weak:
         weak = [
-            _phrase(_ANSWER_PHRASE, text, "answer-phrase", True),
-            _phrase(_RESULT_LINE, text, "answer-phrase", True, last=True),
+            _phrase(_ANSWER_PHRASE, text, "answer-phrase", True, tail=tail),
+            _phrase(_RESULT_LINE, text, "answer-phrase", True, last=True, tail=tail),
             concluding_sentence(text),
         ]
         weak = [c for c in weak if c is not None]

@@ -43,6 +43,16 @@ _ANNOTATED_NUMBER = re.compile(
     r"^([-+]?\d[\d,]*(?:\.\d+)?)\s*\\(?:text|textnormal|textrm|mbox|mathrm)\s*\{\s*[^\W\d_][^{}\d]{0,60}\}$"
 )
 _DEGREE = re.compile(r"\^\s*\{?\\circ\}?|°|\\degree")
+# `5 \pmod{1000}`, `5 (\bmod 1000)`, `5 (mod 1000)` at the end: the residue is the value (AIME asks for remainders).
+_MODULUS = re.compile(
+    r"(?:\\pmod\s*\{[^{}]{1,40}\}|\\pmod\s*\d{1,40}|\(\s*\\?(?:bmod|mod)\s*\{?[^(){}]{1,40}\}?\s*\))\s*$"
+)
+
+
+def strip_modulus(text: str) -> str:
+    """`5 \\pmod{1000}` -> `5`; looked for in the last 80 characters only."""
+    match = _MODULUS.search(text, max(0, len(text) - 80))
+    return text[: match.start()].rstrip() if match and text[: match.start()].strip() else text
 
 
 _SUPERSCRIPT_POWER = re.compile(r"\^\s*\{?\s*[23]\s*\}?|[²³]")
@@ -50,7 +60,7 @@ _LEADING_NUMBER = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
 _THOUSANDS = re.compile(r"^[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _PLAIN_NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)$")
-_SIMPLE_LHS = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?P<rhs>[^=<>]+)$")
+_SIMPLE_LHS = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*(?:=|\\equiv)\s*(?P<rhs>[^=<>]+)$")
 # "12 and 13", "1 or 2": one answer in several parts, written as a list.
 _LIST_WORD = re.compile(r"\s*(?:,\s*)?\b(?:and|or)\b\s*")
 _AND_FREE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
@@ -150,6 +160,7 @@ def canonical(answer: str) -> str:
             break
         text = new
     text = _DEGREE.sub("", text)
+    text = strip_modulus(text)
     text = text.replace("\\%", "%").replace("\\$", "").replace("$", "")
     text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
     text = strip_units(text)

@@ -25,6 +25,7 @@ import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -267,6 +268,8 @@ class BoundedPool:
         self.tasks_done = 0
         self._failed_starts = 0
         self._exits_before_work = 0
+        self._starting: threading.Thread | None = None
+        self._started: list[_Worker | BaseException] = []
 
     def __enter__(self) -> BoundedPool:
         return self
@@ -281,6 +284,7 @@ class BoundedPool:
 
     def close(self) -> None:
         """Stop every worker now: idle ones are asked to exit, busy ones are killed (no check is waited out)."""
+        self._take_started(raise_failure=False)
         for worker in self.workers:
             worker.stop(kill=bool(worker.queue) or not worker.ready)
         self.workers = []
@@ -290,6 +294,7 @@ class BoundedPool:
         at another niceness are replaced; a check one of them was running starts again on a new worker."""
         if niceness == self.niceness:
             return
+        self._take_started()
         self.niceness = niceness
         for worker in list(self.workers):
             self._replace(worker)
@@ -300,6 +305,38 @@ class BoundedPool:
         self._payloads[task_id] = payload
         self._pending.append(task_id)
         return task_id
+
+    def start_soon(self) -> None:
+        """Start the first worker now, in a background thread, and return at once.
+
+        Starting the first worker waits for the fork server to import the task's module (sympy and math-verify:
+        half a second); a caller with other work to do meanwhile (the in-process checks of the rest of a batch)
+        calls this when it queues its first task, and the first `poll` finds the worker started or nearly so.
+        """
+        if self.workers or self._starting is not None:
+            return
+
+        def start() -> None:
+            try:
+                self._started.append(self._spawn())
+            except BaseException as exc:  # raised again in the caller's thread, by the next poll
+                self._started.append(exc)
+
+        self._starting = threading.Thread(target=start, name="evalkit-verify-start", daemon=True)
+        self._starting.start()
+
+    def _take_started(self, raise_failure: bool = True) -> None:
+        """Wait for a worker `start_soon` is starting, and count it in."""
+        if self._starting is None:
+            return
+        self._starting.join()
+        self._starting = None
+        started, self._started = self._started, []
+        for item in started:
+            if isinstance(item, _Worker):
+                self.workers.append(item)
+            elif raise_failure:
+                raise item
 
     def map(self, payloads: Sequence[Any]) -> list[TaskOutcome]:
         """Outcomes in the order of payloads; never raises for a task that fails, hangs or kills its worker."""
@@ -315,6 +352,7 @@ class BoundedPool:
         return _Worker(self.context, self.function_path, self.memory_limit, self.niceness)
 
     def _grow(self) -> None:
+        self._take_started()
         wanted = min(self.size, len(self._pending) + sum(len(w.queue) for w in self.workers))
         while len(self.workers) < wanted:
             self.workers.append(self._spawn())

@@ -16,6 +16,7 @@ from evalkit.verify.extract import (
     extract_answer,
     is_expression,
 )
+from evalkit.verify.hedge import is_mathematical, offer, single_valued
 from evalkit.verify.normalize import (
     Number,
     as_integer,
@@ -33,6 +34,7 @@ from evalkit.verify.normalize import (
 from evalkit.verify.verdict import Pending, Verdict
 
 RULE_SETS = ("math", "dapo", "strict-int")
+HEDGE = "hedge"
 MAX_RESPONSE_CHARS = 4_000_000
 
 
@@ -59,39 +61,68 @@ def _math_fast(response: str, gold: str, truncated: bool) -> Verdict | Pending:
     found = extract_answer(response, truncated)
     if found.answer is None:
         return _no_answer(found.rule)
-    verdict = _decide_in_process(found, gold)
-    if verdict is not None:
-        return verdict
-    return Pending(found.answer, found.rule, gold, found.answer)
+    return _decide_math(found, gold)
 
 
-def _decide_in_process(found: Extraction, gold: str) -> Verdict | None:
+def _decide_math(found: Extraction, gold: str) -> Verdict | Pending:
+    """The verdict when no symbolic work is needed, else the comparison a worker must make.
+
+    A prediction that offers several answers against a gold that is one value (see hedge.py) is right only if
+    each of them is the gold: each is decided here when it can be, the rest in a worker, and one that is not the
+    gold makes the verdict `hedge`.
+    """
     extracted = found.answer
     gold_text = canonical(gold)
-    pred_text = canonical(extracted)
+    offered = offer(canonical(extracted), is_mathematical(gold_text)) if single_valued(gold_text) else None
+    if offered is None:
+        verdict = _decide_in_process(extracted, found.rule, gold_text, extracted)
+        return verdict if verdict is not None else Pending(extracted, found.rule, gold, extracted)
+    if offered.ranged:
+        return Verdict(extracted, False, HEDGE, found.rule)
+    candidates = tuple(dict.fromkeys(offered.candidates))
+    undecided = []
+    rule = HEDGE
+    for candidate in candidates:
+        verdict = _decide_in_process(extracted, found.rule, gold_text, candidate)
+        if verdict is None:
+            undecided.append(candidate)
+        elif not verdict.correct:
+            # One candidate is not the gold: a hedge when another may be (or is), plainly wrong when it is the only one.
+            return verdict if len(candidates) == 1 else Verdict(extracted, False, HEDGE, found.rule)
+        else:
+            rule = verdict.rule
+    if not undecided:
+        return Verdict(extracted, True, rule, found.rule)
+    if len(candidates) == 1:
+        return Pending(extracted, found.rule, gold, candidates[0])
+    return Pending(extracted, found.rule, gold, tuple(undecided))
+
+
+def _decide_in_process(extracted: str, found_by: str, gold_text: str, prediction: str) -> Verdict | None:
+    pred_text = canonical(prediction)
     pred_value = drop_assignment(pred_text)
     gold_int = as_integer(gold_text)
     if gold_int is not None:
         pred_number = as_rational(decimal_comma(pred_text)) or as_rational(decimal_comma(pred_value))
         if pred_number is not None:
             # Integers are exact: `25.0`, `\frac{50}{2}`, `2.5e1` are 25; `24.99` is not, however it rounds.
-            return Verdict(extracted, pred_number.value == gold_int, "integer", found.rule)
+            return Verdict(extracted, pred_number.value == gold_int, "integer", found_by)
         if is_plain_number(pred_text) or not any(ch.isdigit() for ch in pred_text):
             # Words with no digit at all cannot equal an integer.
-            return Verdict(extracted, False, "integer", found.rule)
+            return Verdict(extracted, False, "integer", found_by)
     if comparable_text(gold_text) == comparable_text(pred_text) and pred_text:
-        return Verdict(extracted, True, "text", found.rule)
+        return Verdict(extracted, True, "text", found_by)
     gold_choice = choice_letter(gold_text, allow_label=True)
     pred_choice = choice_letter(pred_text)
     if gold_choice is not None and pred_choice is not None:
-        return Verdict(extracted, gold_choice == pred_choice, "choice", found.rule)
+        return Verdict(extracted, gold_choice == pred_choice, "choice", found_by)
     gold_number = as_rational(gold_text)
     if gold_number is not None:
         # The gold is one number, so "3,5" can only be the decimal 3.5, never a list.
         pred_number = as_rational(decimal_comma(pred_value))
         if pred_number is not None:
             equal, rule = numbers_equal(gold_number, pred_number)
-            return Verdict(extracted, equal, rule, found.rule)
+            return Verdict(extracted, equal, rule, found_by)
     return None
 
 
@@ -120,7 +151,20 @@ def _strict_int(response: str, gold: str, truncated: bool) -> Verdict:
         return Verdict(found.answer, False, "strict-int", found.rule, f"gold {gold!r} is not an integer")
     if found.answer is None:
         return _no_answer(found.rule)
-    text = unwrap_box(found.answer).replace(" ", "").replace("$", "")
+    offered = offer(canonical(found.answer))
+    if offered is None:
+        return _strict_int_literal(found, found.answer, gold_int)
+    if offered.ranged:
+        return Verdict(found.answer, False, HEDGE, found.rule)
+    # Several integers where one is asked: right only when each is the gold (`\boxed{25}` twice, `25, 025`).
+    verdicts = [_strict_int_literal(found, candidate, gold_int) for candidate in offered.candidates]
+    if len(verdicts) > 1 and not all(verdict.correct for verdict in verdicts):
+        return Verdict(found.answer, False, HEDGE, found.rule)
+    return verdicts[0]
+
+
+def _strict_int_literal(found: Extraction, answer: str, gold_int: int) -> Verdict:
+    text = unwrap_box(answer).replace(" ", "").replace("$", "")
     if "." in text or "%" in text:
         # strict: only integer literals ("025", "+25", "1,000" pass; "25.0", "25.00" and "25%" do not)
         return Verdict(found.answer, False, "strict-int", found.rule, "not an integer literal")

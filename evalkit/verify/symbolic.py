@@ -180,14 +180,24 @@ def _function_match(gold: list, prediction: list) -> bool:
     return bool(verify(g.rhs, p.rhs, timeout_seconds=None))
 
 
-def compare(payload: tuple[str, str]) -> tuple[bool, str, str | None]:
+def compare(payload: tuple[str, str | tuple[str, ...]]) -> tuple[bool, str, str | None]:
     """(gold answer, prediction) -> (equal, the rule that decided, error).
 
     Gold comes first: the comparison is not symmetric. Rules: `text` (equal canonical text), `math-verify`,
     `rounded` (a decimal that is the exact gold rounded to the places it states), `complex` (i as the imaginary
-    unit), `function` (`g(t) = ...` against `y = ...`), `positive-variables` (roots and fractional powers).
+    unit), `function` (`g(t) = ...` against `y = ...`), `positive-variables` (roots and fractional powers). A
+    tuple of predictions is the candidates of a hedge (hedge.py): equal only if each of them is, else `hedge`.
     """
     gold, prediction = payload
+    if isinstance(prediction, tuple):
+        outcomes = [_compare_one(gold, candidate) for candidate in prediction]
+        if all(equal for equal, _, _ in outcomes):
+            return outcomes[-1]
+        return False, "hedge", None
+    return _compare_one(gold, prediction)
+
+
+def _compare_one(gold: str, prediction: str) -> tuple[bool, str, str | None]:
     gold_text = comparable_text(gold)
     pred_texts = (comparable_text(prediction), comparable_text(drop_assignment(canonical(prediction))))
     if gold_text and gold_text in pred_texts:

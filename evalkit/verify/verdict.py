@@ -25,9 +25,10 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Pending:
-    """A check that needs the symbolic comparison in a worker."""
+    """A check that needs the symbolic comparison in a worker: of one prediction, or of the candidates a hedged
+    prediction offers (each must equal the gold; see hedge.py)."""
 
     extracted: str
     found_by: str
     gold: str
-    prediction: str
+    prediction: str | tuple[str, ...]

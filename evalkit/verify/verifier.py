@@ -101,7 +101,9 @@ class Verifier:
             return None
         task = self._in_flight.get(payload)
         if task is None:
-            task = self._pool_for_symbolic().submit(payload)
+            pool = self._pool_for_symbolic()
+            task = pool.submit(payload)
+            pool.start_soon()  # the first worker boots while the caller checks the rest in process
             self._in_flight[payload] = task
             self._waiting[task] = (first, [])
             self.symbolic_checks += 1
