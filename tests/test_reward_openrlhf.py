@@ -71,7 +71,8 @@ def test_settings_come_from_the_environment_or_a_file_of_ones_own(monkeypatch):
 
     async def two():
         return [
-            await openrlhf_rewards_via_func(reward_func, query(r), PROMPT, "12") for r in ("Answer: 12", "\\boxed{12}")
+            await openrlhf_rewards_via_func(reward_func, query(r), PROMPT, "12")
+            for r in ("Answer: 12", "The answer is 12.")
         ]
 
     infos = asyncio.run(two())

@@ -48,9 +48,10 @@ def test_per_sample_and_batch_give_the_same_rewards_and_keys_however_verl_loads_
 def test_the_rule_and_scale_come_from_custom_reward_function_reward_kwargs():
     dapo = verl_custom_reward_fn(evalkit_file("verl"), "compute_score", {"rule": "dapo", "wrong_reward": -1})
     rewards, extra = verl_naive_manager(dapo, SOURCES, RESPONSES, GOLDS)
-    # DAPO's rule reads only "Answer:" lines: boxed answers earn nothing under it
-    assert rewards == [-1.0, 1.0, 1.0, -1.0, -1.0, -1.0]
-    assert extra["acc"] == [0.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    # DAPO's rule (verl 0.9.1) reads "Answer:" lines, else the last box in the last 100 characters compared as written:
+    # the boxed 204 earns, the radical written otherwise than its gold does not, and wrong is -1 on this scale
+    assert rewards == [1.0, 1.0, 1.0, -1.0, -1.0, -1.0]
+    assert extra["acc"] == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
 
 
 def test_the_batch_managers_own_reward_kwargs_reach_the_batch_function():
