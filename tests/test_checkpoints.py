@@ -224,8 +224,10 @@ def test_verl_shards_are_merged_with_verls_own_merger_when_verl_is_installed(tmp
     (package.parent / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
     (package / "__main__.py").write_text(STAND_IN_MERGER)
+    (package / "base_model_merger.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "site"), *sys.path]))
+    ckpt.merger_problem.cache_clear()
     assert ckpt.can_merge()
     actor = verl_fsdp_step(tmp_path / "run", 100)
     [found] = ckpt.discover([str(tmp_path / "run")])
@@ -243,6 +245,22 @@ def test_verl_shards_are_merged_with_verls_own_merger_when_verl_is_installed(tmp
     with pytest.raises(EvalkitError, match="verl's model merger failed .* its output is in"):
         ckpt.merge_sharded(found, tmp_path / "sweep" / "merged" / "other", tmp_path / "sweep" / "merge.log")
     assert not (tmp_path / "sweep" / "merged" / "other").exists()
+    ckpt.merger_problem.cache_clear()
+
+
+def test_a_verl_that_cannot_import_its_merger_is_not_taken_for_one_that_can(tmp_path, monkeypatch):
+    package = tmp_path / "site" / "verl"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("import ray  # verl imports ray first; installed without it, it fails\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    ckpt.merger_problem.cache_clear()
+    try:
+        assert not ckpt.can_merge()
+        assert "verl is installed but its merger cannot be imported" in ckpt.merger_problem()
+        assert "No module named 'ray'" in ckpt.merger_problem()
+    finally:
+        ckpt.merger_problem.cache_clear()
 
 
 def test_safetensors_wholeness_reads_the_header_the_library_writes(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import importlib.util
 import json
@@ -383,9 +384,23 @@ class StepSelection:
         return ", ".join(parts) or "every step"
 
 
+@functools.cache
+def merger_problem() -> str | None:
+    """Why verl's model merger cannot run here (verl not installed, or installed without what it imports), or None.
+    Asked once, in a separate interpreter: importing verl pulls in ray and torch."""
+    if importlib.util.find_spec("verl") is None:
+        return "verl is not installed"
+    probe = subprocess.run([sys.executable, "-c", "import verl.model_merger.base_model_merger"], capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"verl is installed but its merger cannot be imported ({last})"
+    return None
+
+
 def can_merge() -> bool:
-    """verl is installed, so its model merger can turn sharded checkpoints into Hugging Face folders."""
-    return importlib.util.find_spec("verl") is not None
+    """verl's model merger can turn sharded checkpoints into Hugging Face folders here."""
+    return merger_problem() is None
 
 
 def merge_sharded(checkpoint: Checkpoint, target: Path, log_path: Path) -> Checkpoint:
