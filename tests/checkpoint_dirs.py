@@ -92,3 +92,47 @@ def lora_step(root: Path, step: int, base: str = "Qwen/Qwen2.5-7B") -> Path:
     write_safetensors(folder / "adapter_model.safetensors", {"lora_A": 8})
     (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
     return folder
+
+
+def real_checkpoints(source: Path, root: Path, layout: str, steps: tuple[int, ...], sharded: int | None = None) -> None:
+    """Checkpoints of a real model (the converted SmolLM2): the first step its own weights, each later step the same
+    with seeded noise on a few tensors (a step of training, small and distinct), saved with safetensors in the
+    layout a trainer writes (`verl` or `hf-trainer`); step `sharded` split into two shards with their index."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(source / "model.safetensors"))
+    for number, step in enumerate(steps):
+        folder = (
+            root / f"global_step_{step}" / "actor" / "huggingface" if layout == "verl" else root / f"checkpoint-{step}"
+        )
+        folder.mkdir(parents=True)
+        for path in source.iterdir():
+            if path.is_file() and path.name != "model.safetensors" and not path.name.startswith("."):
+                shutil.copy(path, folder / path.name)
+        tensors = dict(weights)
+        if number:
+            noise = torch.Generator().manual_seed(step)
+            for name in [n for n in tensors if ".layers.0." in n or ".layers.1." in n or n == "model.norm.weight"]:
+                value = tensors[name].float()
+                tensors[name] = (value + 0.15 * value.std() * torch.randn(value.shape, generator=noise)).to(
+                    tensors[name].dtype
+                )
+        if step == sharded:
+            names = sorted(tensors)
+            halves = {"model-00001-of-00002.safetensors": names[::2], "model-00002-of-00002.safetensors": names[1::2]}
+            weight_map = {}
+            for file, part in halves.items():
+                save_file({n: tensors[n] for n in part}, str(folder / file), metadata={"format": "pt"})
+                weight_map.update(dict.fromkeys(part, file))
+            total = sum(t.numel() * t.element_size() for t in tensors.values())
+            index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+            (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+        else:
+            save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+        if layout == "verl":
+            (root / "latest_checkpointed_iteration.txt").write_text(str(step))
+        else:
+            (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))

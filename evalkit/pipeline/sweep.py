@@ -370,10 +370,12 @@ class Sweep:
             return launch.with_notices(launch.make_backend(config, config.model), self.view)
 
         quiet = (lambda path: launch.engine_output_to(path, self.view)) if self.engine is not None else None
+        label = f"step {checkpoint.step}"
         try:
             outcome = runner.run(
                 config, prepared.dataset, prepared.template, make_backend, prepared.run_dir, checker,
-                on_start=self.view.started, on_sample=self.view.sampled,
+                on_start=lambda progress, info: self.view.started(progress, {**info, "dataset": label}),
+                on_sample=self.view.sampled,
                 on_notice=lambda m: self.view.notice(f"notice: {m}"), quiet_engine=quiet,
             )  # fmt: skip
         except CheckpointGone as exc:

@@ -319,6 +319,8 @@ class RunProgressView:
         if info["resumed"]:
             self.notice(f"resuming {info['run_dir']}: {info['resumed']} samples on disk, {info['to_generate']} to go")
         self.progress.start()
+        if self.task is not None:  # a sweep shows one run at a time
+            self.progress.remove_task(self.task)
         self.task = self.progress.add_task(info.get("dataset", ""), total=state.total, completed=state.done, tps=0.0)
 
     def sampled(self, state) -> None:
