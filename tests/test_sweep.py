@@ -194,6 +194,7 @@ def test_one_engine_is_lent_to_every_checkpoint_swapped_in_place_and_the_first_s
     assert "Accuracy by training step" in markdown and "| 300 |" in markdown
     table = table_rows(outcome)
     assert [step for step, _, metrics in table if metrics is not None] == [100, 200, 300]
+    assert (outcome.sweep_dir / "aime24-samples").is_dir()  # the samples pages, once the sweep has ended
 
 
 def test_the_swap_check_stops_the_sweep_in_one_line_when_the_reload_kept_stale_weights(tmp_path, data_env, engines):
@@ -433,6 +434,25 @@ def test_openai_sweep_asks_the_server_for_each_checkpoint_by_its_templated_name(
     assert manifest["identity"]["served_model"] == "dapo/step_200"
 
 
+def test_with_watch_a_checkpoint_the_server_does_not_serve_yet_is_waited_for(tmp_path, data_env):
+    run = tmp_path / "dapo"
+    for step in (100, 200):
+        verl_step(run, step, fill=step)
+    state = ServerState(model="dapo/global_step_100")
+    given = {"kind": "openai", "max_retries": 1}
+
+    def serve_the_next(seconds):
+        state.other_models = ("dapo/global_step_200",)  # the server loads step 200 later
+
+    with serve(state) as url:
+        options = SweepOptions(sources=(str(run),), output_dir=tmp_path / "runs", watch=True, until_step=200,
+                               poll_s=0.01, served_model_template="dapo/{name}")  # fmt: skip
+        view = RecordingView()
+        outcome = Sweep(options, {**GIVEN, **given, "base_urls": (url,)}, view, 1, 5.0, sleep=serve_the_next).run()
+    assert [r.step for r in outcome.evaluated] == [100, 200]
+    assert any("step 200: not served" in n and "waiting for it" in n for n in view.notices)
+
+
 def test_evalkit_run_of_a_checkpoint_folder_records_the_checkpoint_block(tmp_path, data_env):
     weights = verl_step(tmp_path / "dapo", 120, fill=7)
     prepared = launch.prepare(str(weights), dict(GIVEN), tmp_path / "runs", None, RecordingView())
@@ -450,12 +470,19 @@ def test_evalkit_run_of_a_checkpoint_folder_records_the_checkpoint_block(tmp_pat
     assert prepared.config.checkpoint is None
 
 
+def cut_short(folder: Path) -> Path:
+    data = (folder / "model.safetensors").read_bytes()
+    (folder / "model.safetensors").write_bytes(data[:-4])
+    return folder
+
+
 @pytest.mark.parametrize(
     "make,message",
     [
         (lambda root: lora_step(root, 5), "is a LoRA adapter"),
         (lambda root: verl_fsdp_step(root, 5), "verl.model_merger merge --backend fsdp"),
         (lambda root: verl_step(root, 5).parents[1], "is a verl checkpoint folder; its weights are in"),
+        (lambda root: cut_short(trainer_step(root, 5)), "is not whole yet: model.safetensors is shorter than its"),
     ],
 )
 def test_evalkit_run_refuses_a_checkpoint_the_engine_cannot_load_in_one_line(tmp_path, data_env, make, message):
