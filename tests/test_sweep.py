@@ -499,6 +499,10 @@ def evalkit(args: list[str], env: dict | None = None, timeout: float = 120) -> s
 def test_impossible_sweep_options_are_refused_in_one_line(tmp_path, data_env):
     run = three_trainer_checkpoints(tmp_path / "run")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "a-run").mkdir()
+    (tmp_path / "a-run" / "manifest.json").write_text("{}")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("mine")
     cases = [
         ([str(run), "--until-step", "5"], "--until-step goes with --watch"),
         ([str(run), "--stop-after-idle", "5"], "--stop-after-idle goes with --watch"),
@@ -511,9 +515,12 @@ def test_impossible_sweep_options_are_refused_in_one_line(tmp_path, data_env):
         ([str(tmp_path / "missing")], "does not exist"),
         ([str(tmp_path / "empty")], "no checkpoints found in"),
         ([str(run), "--steps", "1000:"], "none of the 3 checkpoints found (steps 100 to 300) is selected by steps"),
+        ([str(run), "--sweep-dir", str(tmp_path / "a-run")], "is a run directory; give a folder for the sweep"),
+        ([str(run), "--sweep-dir", str(tmp_path / "notes")], "holds other files and no sweep.json"),
+        ([str(run), "--output-dir", str(tmp_path / "a-run")], "is a run directory; give the folder that holds them"),
     ]  # fmt: skip
     for args, message in cases:
-        result = evalkit(["sweep", *args, "--output-dir", str(tmp_path / "out")])
+        result = evalkit(["sweep", "--output-dir", str(tmp_path / "out"), *args])
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)

@@ -18,7 +18,7 @@ from evalkit.data.prompts import load_template
 from evalkit.errors import EvalkitError
 from evalkit.pipeline import launch
 from evalkit.provenance import now_iso
-from evalkit.store import RESULTS, read_results, read_run, write_json_atomic
+from evalkit.store import MANIFEST, RESULTS, read_results, read_run, write_json_atomic
 
 SWEEP_FILE = "sweep.json"
 MERGE_LOG = "merge.log"
@@ -214,18 +214,23 @@ class Sweep:
 
     # -- the sweep directory --------------------------------------------------------------------------------------
 
-    def _ensure_sweep_dir(self, first: ckpt.Checkpoint) -> Path:
+    def _locate_sweep_dir(self, first: ckpt.Checkpoint) -> Path:
+        """The sweep directory, checked but not made: nothing is written before there is something to write."""
         if self.outcome.sweep_dir is not None:
             return self.outcome.sweep_dir
         run_name = self.outcome.training_run or training_run(str(first.weights)) or str(first.folder.parent)
-        self.outcome.training_run = run_name
         if self.options.sweep_dir is not None:
-            launch.check_output_dir(self.options.sweep_dir, "--sweep-dir")
             folder = self.options.sweep_dir
+            launch.check_output_dir(folder, "--sweep-dir")
+            check_sweep_dir(folder)
         else:
             launch.check_output_dir(self.options.output_dir, "--output-dir")
+            if (self.options.output_dir / MANIFEST).is_file():
+                raise EvalkitError(
+                    f"--output-dir {self.options.output_dir} is a run directory; give the folder that holds them"
+                )
             folder = self.options.output_dir / self._sweep_dir_name(first, run_name)
-        folder.mkdir(parents=True, exist_ok=True)
+        self.outcome.training_run = run_name
         self.outcome.sweep_dir = folder
         return folder
 
@@ -245,8 +250,9 @@ class Sweep:
 
     def _write_state(self) -> None:
         folder = self.outcome.sweep_dir
-        if folder is None:
+        if folder is None or not self.outcome.rows:
             return
+        folder.mkdir(parents=True, exist_ok=True)
         document = {
             "format": "evalkit-sweep/1",
             "training_run": self.outcome.training_run,
@@ -324,7 +330,8 @@ class Sweep:
         from evalkit.pipeline import run as runner
         from evalkit.pipeline.shared_engine import CheckpointGone
 
-        sweep_dir = self._ensure_sweep_dir(checkpoint)
+        sweep_dir = self._locate_sweep_dir(checkpoint)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
         if not checkpoint.folder.exists():
             self._skip(checkpoint, f"{checkpoint.folder} was deleted (the trainer's rotation?) before it was evaluated")
             return
@@ -410,7 +417,7 @@ class Sweep:
         found = ckpt.discover(self.options.sources, self.options.settle_s)
         self._found.update(c.step for c in found)
         if found:
-            self._ensure_sweep_dir(found[0])
+            self._locate_sweep_dir(found[0])
         chosen = set(self.options.selection.choose(c.step for c in found))
         served = None
         handled = 0
@@ -532,6 +539,18 @@ class Sweep:
         log = (self.outcome.sweep_dir or self.options.output_dir) / "engine.log"
         with launch.engine_output_to(log, self.view) if log.parent.is_dir() else contextlib.nullcontext():
             self.engine.close()
+
+
+def check_sweep_dir(folder: Path) -> None:
+    """A folder a sweep may write into: new, empty, or one a sweep wrote before (never a run, never other files)."""
+    if not folder.is_dir():
+        return
+    if (folder / MANIFEST).is_file():
+        raise EvalkitError(f"--sweep-dir {folder} is a run directory; give a folder for the sweep (new or empty)")
+    if not (folder / SWEEP_FILE).is_file() and any(folder.iterdir()):
+        raise EvalkitError(
+            f"--sweep-dir {folder} holds other files and no {SWEEP_FILE}; give a new or empty folder, or a sweep's"
+        )
 
 
 class _Quiet:
