@@ -52,7 +52,8 @@ def parse_key_values(pairs: list[str] | None, option: str) -> dict[str, Any]:
     return values
 
 
-def _slug(text: str, limit: int) -> str:
+def slug(text: str, limit: int) -> str:
+    """`text` as a plain folder-name part: runs of other characters become `-`, at most its last `limit` kept."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text)[-limit:].strip("-.") or "x"
 
 
@@ -61,8 +62,8 @@ def run_dir_name(config: RunConfig, ident_sha: str) -> str:
     folder name whatever the parts are (a dataset or template given as a file contributes its file stem)."""
     dataset = Path(config.dataset).stem if ds.looks_like_path(config.dataset) else config.dataset
     template = Path(config.template).stem if config.template.endswith(".toml") else config.template
-    model = _slug(config.model.strip("/").replace("/", "--"), 80)
-    return f"{_slug(dataset, 40)}__{model}__{_slug(template, 40)}__{ident_sha[:10]}"
+    model = slug(config.model.strip("/").replace("/", "--"), 80)
+    return f"{slug(dataset, 40)}__{model}__{slug(template, 40)}__{ident_sha[:10]}"
 
 
 def check_output_dir(path: Path, option: str) -> None:

@@ -99,8 +99,6 @@ class SweepOutcome:
     training_run: str | None
     leaderboard: list[Path] = field(default_factory=list)
     swap_check: dict[str, Any] | None = None
-    engine_starts: int = 0
-    engine_swaps: int = 0
 
     @property
     def evaluated(self) -> list[CheckpointRow]:
@@ -244,8 +242,8 @@ class Sweep:
         stem = Path(config.dataset).stem if ds.looks_like_path(config.dataset) else config.dataset
         template_stem = Path(config.template).stem if config.template.endswith(".toml") else config.template
         return "__".join(
-            ["sweep", launch._slug(first.folder.parent.name, 60), launch._slug(stem, 40),
-             launch._slug(template_stem, 40), digest[:10]]
+            ["sweep", launch.slug(first.folder.parent.name, 60), launch.slug(stem, 40),
+             launch.slug(template_stem, 40), digest[:10]]
         )  # fmt: skip
 
     def _write_state(self) -> None:
@@ -407,8 +405,6 @@ class Sweep:
         self.view.stopped()
         self._row(checkpoint, "evaluated", "", run_dir=str(prepared.run_dir), metrics=outcome.metrics.to_dict())
         self._handled.add(checkpoint.step)
-        if self.engine is not None:
-            self.outcome.engine_starts, self.outcome.engine_swaps = self.engine.starts, self.engine.swaps
 
     # -- the loop -------------------------------------------------------------------------------------------------
 
