@@ -23,7 +23,8 @@ TOKENIZER_FILES = (
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
     "merges.txt", "tokenizer.model", "chat_template.jinja", "chat_template.json", "generation_config.json",
 )  # fmt: skip
-GREEDY_TOKENS = 32
+# The swap check's greedy continuation: stale weights show in the first token's log-probability already.
+GREEDY_TOKENS = 16
 
 
 class CheckpointGone(EvalkitError):
