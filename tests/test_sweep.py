@@ -434,6 +434,22 @@ def test_openai_sweep_asks_the_server_for_each_checkpoint_by_its_templated_name(
     assert manifest["identity"]["served_model"] == "dapo/step_200"
 
 
+def test_each_checkpoint_goes_only_to_the_servers_that_serve_it_adapters_included(tmp_path, data_env):
+    """One vLLM server per checkpoint, the second serving a LoRA adapter (vllm serve BASE --enable-lora)."""
+    run = tmp_path / "grpo"
+    trainer_step(run, 100, fill=1)
+    lora_step(run, 200)
+    first, second = ServerState(model="grpo/checkpoint-100"), ServerState(model="grpo/checkpoint-200")
+    with serve(first) as url_a, serve(second) as url_b:
+        given = {"kind": "openai", "max_retries": 1, "base_urls": (url_a, url_b)}
+        outcome, _ = sweep(tmp_path, [run], None, given=given, served_model_template="grpo/{name}")
+    assert [r.step for r in outcome.evaluated] == [100, 200]
+    assert {b["model"] for b in first.bodies} == {"grpo/checkpoint-100"}
+    assert {b["model"] for b in second.bodies} == {"grpo/checkpoint-200"}
+    manifest = json.loads((Path(outcome.rows[200].run_dir) / "manifest.json").read_text())
+    assert manifest["backend"]["endpoints"] == [url_b] and manifest["checkpoint"]["path"] == str(run / "checkpoint-200")
+
+
 def test_with_watch_a_checkpoint_the_server_does_not_serve_yet_is_waited_for(tmp_path, data_env):
     run = tmp_path / "dapo"
     for step in (100, 200):

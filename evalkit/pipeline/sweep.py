@@ -140,30 +140,30 @@ def plan_checkpoint(prepared: launch.PreparedRun) -> CheckpointPlan:
     return CheckpointPlan(len(done), missing, unverified, scored and missing == 0 and unverified == 0)
 
 
-def served_models(config: RunConfig) -> set[str] | None:
-    """The model names the servers list at /v1/models (None when a server has no such listing)."""
+def served_models(config: RunConfig) -> dict[str, set[str] | None]:
+    """Each server's model names, as it lists them at /v1/models (None for a server without that listing)."""
     import openai
 
+    from evalkit.config import public_url
+
     key = os.environ.get(config.backend.api_key_env) or "EMPTY"
-    names: set[str] = set()
+    listing: dict[str, set[str] | None] = {}
     for url in config.backend.base_urls:
         client = openai.OpenAI(
             base_url=url, api_key=key, max_retries=1, timeout=min(30.0, config.backend.request_timeout)
         )
         try:
-            names |= {m.id for m in client.models.list().data}
+            listing[url] = {m.id for m in client.models.list().data}
         except openai.NotFoundError:
-            return None
+            listing[url] = None
         except openai.APIError as exc:
-            from evalkit.config import public_url
-
             raise EvalkitError(
                 f"cannot list the models {public_url(url)} serves ({type(exc).__name__}); is the server up and is "
                 "--base-url right (it usually ends in /v1)?"
             ) from None
         finally:
             client.close()
-    return names
+    return listing
 
 
 class Sweep:
@@ -299,17 +299,22 @@ class Sweep:
         self._handled.add(checkpoint.step)
         self.view.warning(f"step {checkpoint.step}: {note}")
 
-    def _prepare(self, checkpoint: ckpt.Checkpoint, sweep_dir: Path) -> launch.PreparedRun:
+    def _served_name(self, checkpoint: ckpt.Checkpoint) -> str:
+        template = self.options.served_model_template
+        if template is None:
+            return str(checkpoint.weights)  # what `vllm serve PATH` serves it as
+        return served_name(
+            template, checkpoint.step, checkpoint.folder, checkpoint.weights, str(self.outcome.training_run)
+        )
+
+    def _prepare(
+        self, checkpoint: ckpt.Checkpoint, sweep_dir: Path, served: str | None, servers: tuple[str, ...] | None
+    ) -> launch.PreparedRun:
         run_name = self.outcome.training_run
         given = {**self.given, "run_name": run_name}
-        if self.backend == "openai":
-            template = self.options.served_model_template
-            weights = checkpoint.weights
-            given["served_model"] = (
-                served_name(template, checkpoint.step, checkpoint.folder, weights, str(run_name))
-                if template is not None
-                else str(weights)
-            )
+        if served is not None:
+            given["served_model"] = served
+            given["base_urls"] = servers  # only the servers that serve this checkpoint
         prepared = launch.prepare(str(checkpoint.weights), given, sweep_dir, None, _Quiet(self.view, self._said))
         info = CheckpointInfo(
             path=str(checkpoint.weights),
@@ -323,7 +328,7 @@ class Sweep:
         run_dir = sweep_dir / f"step-{checkpoint.step:08d}__{prepared.run_dir.name}"
         return replace(prepared, config=config, run_dir=run_dir)
 
-    def _evaluate(self, checkpoint: ckpt.Checkpoint, checker: Any, served: set[str] | None) -> None:
+    def _evaluate(self, checkpoint: ckpt.Checkpoint, checker: Any, listing: dict[str, set[str] | None] | None) -> None:
         from evalkit.backends.base import BackendError
         from evalkit.pipeline import run as runner
         from evalkit.pipeline.shared_engine import CheckpointGone
@@ -333,7 +338,7 @@ class Sweep:
         if not checkpoint.folder.exists():
             self._skip(checkpoint, f"{checkpoint.folder} was deleted (the trainer's rotation?) before it was evaluated")
             return
-        if checkpoint.state == ckpt.SHARDED:
+        if checkpoint.state == ckpt.SHARDED and self.backend == "vllm":
             target = sweep_dir / "merged" / checkpoint.name
             self._notice(f"step {checkpoint.step}: merging verl's {checkpoint.shards} shards into {target}")
             try:
@@ -343,20 +348,22 @@ class Sweep:
                     raise
                 self._skip(checkpoint, f"{checkpoint.folder} was deleted (the trainer's rotation?) while it was merged")
                 return
-        prepared = self._prepare(checkpoint, sweep_dir)
+        served = servers = None
+        if listing is not None:
+            served = self._served_name(checkpoint)
+            servers = tuple(url for url, names in listing.items() if names is None or served in names)
+            if not servers:
+                offered = sorted(set().union(*(names for names in listing.values() if names)))
+                note = f"not served: the servers list {', '.join(offered[:6]) or 'no model'}, not {served!r}"
+                if self.options.watch:
+                    self._once(f"unserved-{checkpoint.step}", f"step {checkpoint.step}: {note}; waiting for it")
+                    self._row(checkpoint, "waiting", note)
+                else:
+                    self._skip(checkpoint, note + " (see --served-model-template)")
+                return
+        prepared = self._prepare(checkpoint, sweep_dir, served, servers)
         self._dataset_name = prepared.dataset.name
         config = prepared.config
-        if self.backend == "openai" and served is not None and config.backend.served_model not in served:
-            note = (
-                f"not served: the server lists {', '.join(sorted(served)[:6]) or 'no model'}, not "
-                f"{config.backend.served_model!r}"
-            )
-            if self.options.watch:
-                self._once(f"unserved-{checkpoint.step}", f"step {checkpoint.step}: {note}; waiting for it")
-                self._row(checkpoint, "waiting", note)
-            else:
-                self._skip(checkpoint, note + " (see --served-model-template)")
-            return
         plan = plan_checkpoint(prepared)
         if plan.finished:
             results = read_results(prepared.run_dir)
@@ -415,7 +422,7 @@ class Sweep:
         if found:
             self._locate_sweep_dir(found[0])
         chosen = set(self.options.selection.choose(c.step for c in found))
-        served = None
+        listing: dict[str, set[str] | None] | None = None
         handled = 0
         for checkpoint in found:
             if checkpoint.step not in chosen or checkpoint.step in self._handled:
@@ -428,16 +435,18 @@ class Sweep:
                 else:
                     self._skip(checkpoint, note + "; not evaluated yet (rerun later, or use --watch)")
                 continue
-            if checkpoint.state in (ckpt.LORA, ckpt.UNUSABLE):
+            # A server serves whatever it loaded (an adapter with --enable-lora, shards merged elsewhere): over
+            # --backend openai only its listing decides.
+            if self.backend == "vllm" and checkpoint.state in (ckpt.LORA, ckpt.UNUSABLE):
                 self._skip(checkpoint, checkpoint.reason)
                 continue
-            if checkpoint.state == ckpt.SHARDED and not ckpt.can_merge():
+            if self.backend == "vllm" and checkpoint.state == ckpt.SHARDED and not ckpt.can_merge():
                 self._skip(checkpoint, f"{checkpoint.reason}; here {ckpt.merger_problem()}")
                 continue
-            if self.backend == "openai" and served is None:
-                served = self._served(checkpoint)
+            if self.backend == "openai" and listing is None:
+                listing = self._served(checkpoint)
             before = len(self._handled)
-            self._evaluate(checkpoint, checker, served)
+            self._evaluate(checkpoint, checker, listing)
             if len(self._handled) > before:
                 handled += 1
                 self._write_state()
@@ -446,7 +455,7 @@ class Sweep:
         self._write_state()
         return handled
 
-    def _served(self, checkpoint: ckpt.Checkpoint) -> set[str] | None:
+    def _served(self, checkpoint: ckpt.Checkpoint) -> dict[str, set[str] | None]:
         config = resolve_run(str(checkpoint.weights), self.given, None).config
         config.backend.check()
         return served_models(config)
