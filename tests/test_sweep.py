@@ -390,6 +390,20 @@ def test_watch_evaluates_new_checkpoints_as_they_are_written_and_stops_at_until_
     assert [e for e, _ in engines.log].count("start") == 2  # one engine (and the swap check's fresh start)
 
 
+def test_watch_with_latest_takes_the_newest_checkpoint_at_each_look(tmp_path, data_env, engines):
+    run = tmp_path / "run"
+    trainer_step(run, 10, fill=1)
+
+    def two_at_once(seconds):
+        trainer_step(run, 20, fill=2)
+        trainer_step(run, 30, fill=3)
+
+    options = SweepOptions(sources=(str(run),), output_dir=tmp_path / "runs", watch=True, until_step=30, poll_s=0.01,
+                           selection=ckpt.StepSelection.parse(None, None, 1))  # fmt: skip
+    outcome = Sweep(options, GIVEN, RecordingView(), 1, 5.0, start_engine=engines, sleep=two_at_once).run()
+    assert [r.step for r in outcome.evaluated] == [10, 30]
+
+
 def test_watch_stops_after_the_idle_time_and_on_ctrl_c_while_waiting(tmp_path, data_env, engines):
     run = tmp_path / "run"
     trainer_step(run, 10, fill=1)
