@@ -7,10 +7,14 @@ Heavy packages (openai, pandas, numpy, sympy, vllm) are imported inside the comm
 from __future__ import annotations
 
 import errno
+import functools
+import inspect
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -435,10 +439,229 @@ def presets_show(name: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# run
+# run, sweep
+
+
+@dataclass(frozen=True)
+class RunSetting:
+    """An option of `evalkit run` that shapes a run, shared with `evalkit sweep`: the parameter's name, its key in
+    the settings the run resolves (config.resolve_run), its type with its typer.Option, and how its value is read."""
+
+    name: str
+    annotation: Any
+    key: str = ""  # the parameter's name when empty
+    read: Callable[[Any], Any] = lambda value: value
+
+    @property
+    def setting(self) -> str:
+        return self.key or self.name
+
+
+def _pairs(option: str) -> Callable[[list[str] | None], dict[str, Any] | None]:
+    def read(pairs: list[str] | None) -> dict[str, Any] | None:
+        from evalkit.pipeline.launch import parse_key_values
+
+        return parse_key_values(pairs, option) or None
+
+    return read
+
+
+RUN_SETTINGS = (
+    RunSetting(
+        "backend",
+        key="kind",
+        annotation=Annotated[str | None, typer.Option("--backend", help="vllm (in-process, default) or openai.")],
+    ),
+    RunSetting(
+        "dataset",
+        Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name or .jsonl file (default aime24).")],
+    ),
+    RunSetting("n", Annotated[int | None, typer.Option("-n", help="Samples per problem (default 32).")]),
+    RunSetting(
+        "template",
+        Annotated[
+            str | None,
+            typer.Option("--template", help="dapo, r1, boxed, qwen-boxed, orz, plain, or a .toml file (default dapo)."),
+        ],
+    ),
+    RunSetting("temperature", Annotated[float | None, typer.Option("--temperature", help="0 to 2; default 0.6.")]),
+    RunSetting("top_p", Annotated[float | None, typer.Option("--top-p", help="Default 0.95.")]),
+    RunSetting(
+        "max_tokens",
+        Annotated[int | None, typer.Option("--max-tokens", help="Generated tokens per sample (default 32768).")],
+    ),
+    RunSetting(
+        "seed",
+        Annotated[
+            int | None, typer.Option("--seed", help="Run seed; every sample's seed derives from it (default 0).")
+        ],
+    ),
+    RunSetting(
+        "seed_policy",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--seed-policy",
+                help="sample (default): every sample has its own seed, reproducible sample by sample and on resume; "
+                "engine: one engine seed (faster on vLLM, reproducible only for the same batch).",
+            ),
+        ],
+    ),
+    RunSetting("limit", Annotated[int | None, typer.Option("--limit", help="Only the first N problems.")]),
+    RunSetting(
+        "verifier",
+        Annotated[str | None, typer.Option("--verifier", help="math, dapo or strict-int (default math).")],
+    ),
+    RunSetting(
+        "api",
+        Annotated[str | None, typer.Option("--api", help="chat (chat template) or completions (raw prompt).")],
+    ),
+    RunSetting(
+        "tensor_parallel_size",
+        Annotated[int | None, typer.Option("--tensor-parallel-size", "--tp")],
+    ),
+    RunSetting(
+        "pipeline_parallel_size",
+        Annotated[int | None, typer.Option("--pipeline-parallel-size", "--pp")],
+    ),
+    RunSetting("data_parallel_size", Annotated[int | None, typer.Option("--data-parallel-size", "--dp")]),
+    RunSetting("max_model_len", Annotated[int | None, typer.Option("--max-model-len")]),
+    RunSetting("dtype", Annotated[str | None, typer.Option("--dtype")]),
+    RunSetting(
+        "gpu_memory_utilization",
+        Annotated[float | None, typer.Option("--gpu-memory-utilization")],
+    ),
+    RunSetting("enforce_eager", Annotated[bool | None, typer.Option("--enforce-eager/--no-enforce-eager")]),
+    RunSetting(
+        "engine_arg",
+        key="engine_args",
+        annotation=Annotated[
+            list[str] | None,
+            typer.Option("--engine-arg", help="Extra vLLM engine argument KEY=VALUE (JSON values), repeatable."),
+        ],
+        read=_pairs("--engine-arg"),
+    ),
+    RunSetting(
+        "base_url",
+        key="base_urls",
+        annotation=Annotated[
+            list[str] | None,
+            typer.Option("--base-url", help="OpenAI-compatible endpoint, repeatable to spread load over servers."),
+        ],
+        read=lambda urls: tuple(urls) if urls else None,
+    ),
+    RunSetting(
+        "concurrency",
+        Annotated[int | None, typer.Option("--concurrency", help="Requests in flight (default 64).")],
+    ),
+    RunSetting(
+        "request_timeout",
+        Annotated[
+            float | None, typer.Option("--request-timeout", help="Total seconds one request may take (default 3600).")
+        ],
+    ),
+    RunSetting(
+        "idle_timeout",
+        Annotated[
+            float | None,
+            typer.Option(
+                "--idle-timeout",
+                help="Seconds a response may send nothing (a stream from its first bytes, a JSON body from its "
+                "headers) before it is abandoned and retried (default 300).",
+            ),
+        ],
+    ),
+    RunSetting(
+        "stream",
+        Annotated[
+            bool | None, typer.Option("--stream/--no-stream", help="Stream responses (default) or wait for each whole.")
+        ],
+    ),
+    RunSetting(
+        "api_param",
+        key="api_params",
+        annotation=Annotated[
+            list[str] | None,
+            typer.Option(
+                "--api-param",
+                help="Extra request field KEY=VALUE (JSON values), repeatable: reasoning_effort=high, top_k=20.",
+            ),
+        ],
+        read=_pairs("--api-param"),
+    ),
+    RunSetting(
+        "vllm_extensions",
+        Annotated[
+            bool | None,
+            typer.Option(
+                "--vllm-extensions/--no-vllm-extensions",
+                help="Send vLLM's return_token_ids and assistant prefill (default; hosted APIs take neither).",
+            ),
+        ],
+    ),
+    RunSetting(
+        "price_input",
+        Annotated[float | None, typer.Option("--price-input", help="USD per million input tokens, for cost_usd.")],
+    ),
+    RunSetting(
+        "price_output",
+        Annotated[float | None, typer.Option("--price-output", help="USD per million output tokens, for cost_usd.")],
+    ),
+    RunSetting("max_retries", Annotated[int | None, typer.Option("--max-retries")]),
+    RunSetting(
+        "api_key_env",
+        Annotated[
+            str | None,
+            typer.Option("--api-key-env", help="Environment variable holding the API key (default OPENAI_API_KEY)."),
+        ],
+    ),
+    RunSetting(
+        "family",
+        Annotated[str | None, typer.Option("--family", help="Method family for leaderboards (DAPO, GRPO, ...).")],
+    ),
+    RunSetting(
+        "base_model",
+        key="base",
+        annotation=Annotated[str | None, typer.Option("--base-model", help="Base model, for leaderboards.")],
+    ),
+    RunSetting(
+        "run_name",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--run-name",
+                help="Training run a checkpoint belongs to (default: the path with its step replaced by *).",
+            ),
+        ],
+    ),
+    RunSetting("trained_reward", TrainedRewardOption),
+)
+
+
+def with_run_settings(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the options of RUN_SETTINGS after its own; they reach it as one dict, `settings`, keyed as
+    resolve_run reads them (None where the option was not given)."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "settings"]
+    shared = [
+        inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=s.annotation)
+        for s in RUN_SETTINGS
+    ]
+
+    @functools.wraps(command)
+    def with_settings(**values: Any) -> None:
+        settings = {s.setting: s.read(values.pop(s.name)) for s in RUN_SETTINGS}
+        command(**values, settings=settings)
+
+    with_settings.__signature__ = signature.replace(parameters=own + shared)  # type: ignore[attr-defined]
+    return with_settings
+
+
+OutputDirOption = Annotated[Path, typer.Option("--output-dir", help="Where run directories go.")]
 
 
 @app.command("run")
+@with_run_settings
 def run_command(
     model: Annotated[
         str,
@@ -446,133 +669,27 @@ def run_command(
             help="Model id or path, a preset name (`evalkit presets list`), or smollm2-135m for the embedded CPU model."
         ),
     ],
-    backend: Annotated[str | None, typer.Option("--backend", help="vllm (in-process, default) or openai.")] = None,
-    dataset: Annotated[
-        str | None, typer.Option("--dataset", "-d", help="Dataset name or .jsonl file (default aime24).")
-    ] = None,
-    n: Annotated[int | None, typer.Option("-n", help="Samples per problem (default 32).")] = None,
-    template: Annotated[
-        str | None,
-        typer.Option("--template", help="dapo, r1, boxed, qwen-boxed, orz, plain, or a .toml file (default dapo)."),
-    ] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", help="0 to 2; default 0.6.")] = None,
-    top_p: Annotated[float | None, typer.Option("--top-p", help="Default 0.95.")] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="Generated tokens per sample (default 32768).")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Run seed; every sample's seed derives from it (default 0).")
-    ] = None,
-    seed_policy: Annotated[
-        str | None,
-        typer.Option(
-            "--seed-policy",
-            help="sample (default): every sample has its own seed, reproducible sample by sample and on resume; "
-            "engine: one engine seed (faster on vLLM, reproducible only for the same batch).",
-        ),
-    ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N problems.")] = None,
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Where run directories go.")] = Path("runs"),
+    output_dir: OutputDirOption = Path("runs"),
     run_dir: Annotated[
         Path | None, typer.Option("--run-dir", help="Exact run directory (overrides --output-dir).")
-    ] = None,
-    verifier: Annotated[str | None, typer.Option("--verifier", help="math, dapo or strict-int (default math).")] = None,
-    api: Annotated[str | None, typer.Option("--api", help="chat (chat template) or completions (raw prompt).")] = None,
-    tensor_parallel_size: Annotated[int | None, typer.Option("--tensor-parallel-size", "--tp")] = None,
-    pipeline_parallel_size: Annotated[int | None, typer.Option("--pipeline-parallel-size", "--pp")] = None,
-    data_parallel_size: Annotated[int | None, typer.Option("--data-parallel-size", "--dp")] = None,
-    max_model_len: Annotated[int | None, typer.Option("--max-model-len")] = None,
-    dtype: Annotated[str | None, typer.Option("--dtype")] = None,
-    gpu_memory_utilization: Annotated[float | None, typer.Option("--gpu-memory-utilization")] = None,
-    enforce_eager: Annotated[bool | None, typer.Option("--enforce-eager/--no-enforce-eager")] = None,
-    engine_arg: Annotated[
-        list[str] | None,
-        typer.Option("--engine-arg", help="Extra vLLM engine argument KEY=VALUE (JSON values), repeatable."),
-    ] = None,
-    base_url: Annotated[
-        list[str] | None,
-        typer.Option("--base-url", help="OpenAI-compatible endpoint, repeatable to spread load over servers."),
-    ] = None,
-    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Requests in flight (default 64).")] = None,
-    request_timeout: Annotated[
-        float | None, typer.Option("--request-timeout", help="Total seconds one request may take (default 3600).")
-    ] = None,
-    idle_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--idle-timeout",
-            help="Seconds a response may send nothing (a stream from its first bytes, a JSON body from its "
-            "headers) before it is abandoned and retried (default 300).",
-        ),
-    ] = None,
-    stream: Annotated[
-        bool | None, typer.Option("--stream/--no-stream", help="Stream responses (default) or wait for each whole.")
-    ] = None,
-    api_param: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--api-param",
-            help="Extra request field KEY=VALUE (JSON values), repeatable: reasoning_effort=high, top_k=20.",
-        ),
-    ] = None,
-    vllm_extensions: Annotated[
-        bool | None,
-        typer.Option(
-            "--vllm-extensions/--no-vllm-extensions",
-            help="Send vLLM's return_token_ids and assistant prefill (default; hosted APIs take neither).",
-        ),
-    ] = None,
-    price_input: Annotated[
-        float | None, typer.Option("--price-input", help="USD per million input tokens, for cost_usd.")
-    ] = None,
-    price_output: Annotated[
-        float | None, typer.Option("--price-output", help="USD per million output tokens, for cost_usd.")
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the requests, worst-case tokens and cost; start nothing.")
     ] = False,
-    max_retries: Annotated[int | None, typer.Option("--max-retries")] = None,
-    api_key_env: Annotated[
-        str | None,
-        typer.Option("--api-key-env", help="Environment variable holding the API key (default OPENAI_API_KEY)."),
-    ] = None,
     served_model_name: Annotated[str | None, typer.Option("--served-model-name")] = None,
-    family: Annotated[
-        str | None, typer.Option("--family", help="Method family for leaderboards (DAPO, GRPO, ...).")
-    ] = None,
-    base_model: Annotated[str | None, typer.Option("--base-model", help="Base model, for leaderboards.")] = None,
-    run_name: Annotated[
-        str | None,
-        typer.Option(
-            "--run-name", help="Training run a checkpoint belongs to (default: the path with its step replaced by *)."
-        ),
-    ] = None,
-    trained_reward: TrainedRewardOption = None,
     workers: WorkersOption = None,
     verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
     wait: Annotated[
         bool, typer.Option("--wait", help="If another process is writing this run, wait for it instead of refusing.")
     ] = False,
+    *,
+    settings: dict[str, Any],
 ) -> None:
     """Sample n completions per problem, store each at once, verify, and score. Rerunning resumes."""
     from evalkit.pipeline import launch
     from evalkit.report import terminal
 
-    given = {
-        "kind": backend, "dataset": dataset, "n": n, "template": template, "temperature": temperature,
-        "top_p": top_p, "max_tokens": max_tokens, "seed": seed, "seed_policy": seed_policy, "limit": limit,
-        "verifier": verifier, "api": api,
-        "tensor_parallel_size": tensor_parallel_size, "pipeline_parallel_size": pipeline_parallel_size,
-        "data_parallel_size": data_parallel_size, "max_model_len": max_model_len, "dtype": dtype,
-        "gpu_memory_utilization": gpu_memory_utilization, "enforce_eager": enforce_eager,
-        "engine_args": launch.parse_key_values(engine_arg, "--engine-arg") or None,
-        "base_urls": tuple(base_url) if base_url else None,
-        "concurrency": concurrency, "request_timeout": request_timeout, "max_retries": max_retries,
-        "api_key_env": api_key_env, "served_model": served_model_name, "family": family, "base": base_model,
-        "run_name": run_name, "trained_reward": trained_reward, "idle_timeout": idle_timeout, "stream": stream,
-        "api_params": launch.parse_key_values(api_param, "--api-param") or None,
-        "vllm_extensions": vllm_extensions, "price_input": price_input, "price_output": price_output,
-    }  # fmt: skip
+    given = {**settings, "served_model": served_model_name}
     view = terminal.RunProgressView(err)
     launch.check_verifier_options(workers, verify_timeout)
     prepared = launch.prepare(model, given, output_dir, run_dir, view)
@@ -584,6 +701,89 @@ def run_command(
         outcome.metrics, outcome.results["generation"], str(prepared.run_dir), outcome.results.get("cost")
     )
     out.print(summary)
+
+
+@app.command("sweep")
+@with_run_settings
+def sweep_command(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="A training run's checkpoint folder (verl's default_local_dir, the Trainer's output_dir, OpenRLHF's "
+            "ckpt path), checkpoint folders, or a quoted glob of them."
+        ),
+    ],
+    every: Annotated[int | None, typer.Option("--every", help="Only steps that are multiples of K.")] = None,
+    steps: Annotated[
+        str | None, typer.Option("--steps", help="Only steps in FIRST:LAST (inclusive; 100:400, 100: or :400).")
+    ] = None,
+    latest: Annotated[int | None, typer.Option("--latest", help="Only the N highest steps (after the above).")] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep going: evaluate each new checkpoint as the trainer writes it.")
+    ] = False,
+    until_step: Annotated[
+        int | None, typer.Option("--until-step", help="With --watch: stop once a step >= N has been evaluated.")
+    ] = None,
+    stop_after_idle: Annotated[
+        float | None,
+        typer.Option("--stop-after-idle", help="With --watch: stop when no new checkpoint came for this many seconds."),
+    ] = None,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", help="With --watch: seconds between looks for new checkpoints.")
+    ] = 30.0,
+    settle_seconds: Annotated[
+        float,
+        typer.Option(
+            "--settle-seconds",
+            help="A checkpoint whose trainer writes no completion marker (OpenRLHF, step_N, iter_N) is taken as "
+            "written once none of its files changed for this long.",
+        ),
+    ] = 60.0,
+    restart_engine: Annotated[
+        bool,
+        typer.Option(
+            "--restart-engine", help="Start a new vLLM engine for every checkpoint instead of swapping weights."
+        ),
+    ] = False,
+    served_model_template: Annotated[
+        str | None,
+        typer.Option(
+            "--served-model-template",
+            help="With --backend openai: the name the server serves each checkpoint under, from {step}, {name} (the "
+            "checkpoint's folder), {path} (its weights folder) and {run} (default: the weights folder's path).",
+        ),
+    ] = None,
+    output_dir: OutputDirOption = Path("runs"),
+    sweep_dir: Annotated[
+        Path | None, typer.Option("--sweep-dir", help="Exact sweep directory (overrides --output-dir).")
+    ] = None,
+    workers: WorkersOption = None,
+    verify_timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
+    *,
+    settings: dict[str, Any],
+) -> None:
+    """Evaluate every checkpoint of a training run, in step order, in one engine; --watch as the trainer writes them."""
+    from evalkit.data.checkpoints import StepSelection
+    from evalkit.pipeline import launch
+    from evalkit.pipeline.sweep import Sweep, SweepOptions, table_rows
+    from evalkit.report import terminal
+
+    options = SweepOptions(
+        sources=tuple(sources), selection=StepSelection.parse(every, steps, latest), output_dir=output_dir,
+        sweep_dir=sweep_dir, watch=watch, until_step=until_step, stop_after_idle_s=stop_after_idle,
+        poll_s=poll_interval, settle_s=settle_seconds, restart_engine=restart_engine,
+        served_model_template=served_model_template,
+    )  # fmt: skip
+    view = terminal.RunProgressView(err)
+    launch.check_verifier_options(workers, verify_timeout)
+
+    def show(outcome: Any) -> None:
+        out.print(terminal.sweep_table(table_rows(outcome), f"{outcome.training_run} · {outcome.sweep_dir}"))
+
+    outcome = Sweep(options, settings, view, workers, verify_timeout, on_checkpoint=show).run()
+    show(outcome)
+    if outcome.leaderboard:
+        out.print("leaderboard: " + ", ".join(map(str, outcome.leaderboard)))
 
 
 # ---------------------------------------------------------------------------------------------------------------

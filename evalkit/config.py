@@ -153,6 +153,29 @@ class BackendConfig:
 
 
 @dataclass(frozen=True)
+class CheckpointInfo:
+    """A training checkpoint a run evaluates, as written to the manifest's `checkpoint` block.
+
+    `written_at` is the newest modification time among the weight files (UTC, ISO-8601), so curves can be drawn
+    against hours when no training log is given. `merged_from` names the trainer's sharded folder when evalkit
+    merged it into `path` first.
+    """
+
+    path: str
+    step: int
+    layout: str
+    training_run: str
+    written_at: str | None
+    merged_from: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.merged_from is None:
+            del data["merged_from"]
+        return data
+
+
+@dataclass(frozen=True)
 class RunConfig:
     model: str
     dataset: str
@@ -165,9 +188,12 @@ class RunConfig:
     checkpoint_step: int | None = None
     # Descriptive only (family, base model, training-run name): shown on leaderboards, never part of identity.
     labels: dict[str, str] = field(default_factory=dict)
+    # Descriptive only: the training checkpoint evaluated, when the model is one (the manifest's `checkpoint`).
+    checkpoint: CheckpointInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["checkpoint"]  # the manifest carries it as its own top-level block
         data["overrides"] = list(self.overrides)
         # Endpoints go to the manifest without credentials (user:password@, ?key=...).
         data["backend"]["base_urls"] = [public_url(url) for url in self.backend.base_urls]

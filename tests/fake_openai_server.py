@@ -111,6 +111,9 @@ OPENAI_FIELDS = {
 @dataclass
 class ServerState:
     model: str = "fake-model"
+    # More names it serves, as a server of a training run's checkpoints does (one per step); each answers
+    # differently, since its name is part of what a completion depends on.
+    other_models: tuple[str, ...] = ()
     gold: dict[str, str] = field(default_factory=dict)  # problem text -> answer
     faults: Faults = field(default_factory=Faults)
     persona: Persona = field(default_factory=Persona)
@@ -232,8 +235,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             return
         if self.path.rstrip("/").endswith("/models"):
-            model = {"id": self.state.model, "object": "model", "max_model_len": self.state.max_model_len}
-            self._send(200, {"object": "list", "data": [model]})
+            names = (self.state.model, *self.state.other_models)
+            models = [{"id": name, "object": "model", "max_model_len": self.state.max_model_len} for name in names]
+            self._send(200, {"object": "list", "data": models})
         else:
             self._send(404, {"error": {"message": "not found"}})
 
@@ -305,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
         if number in faults.status_429:
             self._send(429, {"error": {"message": "slow down"}}, {"Retry-After": str(faults.retry_after_s)})
             return
-        if payload.get("model") != state.model:
+        if payload.get("model") not in (state.model, *state.other_models):
             self._send(404, {"error": {"message": f"model {payload.get('model')} not served"}})
             return
         if self._rejection(payload):
@@ -351,8 +355,10 @@ class _Handler(BaseHTTPRequestHandler):
         if state.persona.ignores_n:
             count = 1
         gold = _gold_for(state, prompt)
+        model = payload.get("model")
+        drawn = prompt if model == state.model else f"{model}\n{prompt}"
         samples = [
-            fake_sample(state.persona, prompt, seed + i, max_tokens, gold, state.think_longer) for i in range(count)
+            fake_sample(state.persona, drawn, seed + i, max_tokens, gold, state.think_longer) for i in range(count)
         ]
         return samples, len(prompt.split())
 

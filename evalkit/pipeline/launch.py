@@ -11,14 +11,14 @@ import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from evalkit import cost
-from evalkit.config import RunConfig, identity, identity_sha256, resolve_run
+from evalkit.config import CheckpointInfo, RunConfig, identity, identity_sha256, resolve_run
+from evalkit.data import checkpoints, embedded, presets
 from evalkit.data import datasets as ds
-from evalkit.data import embedded, presets
 from evalkit.data.prompts import PromptTemplate, load_template
 from evalkit.errors import EvalkitError
 from evalkit.verify import RULE_SETS
@@ -77,7 +77,8 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def _slug(text: str, limit: int) -> str:
+def slug(text: str, limit: int) -> str:
+    """`text` as a plain folder-name part: runs of other characters become `-`, at most its last `limit` kept."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text)[-limit:].strip("-.") or "x"
 
 
@@ -86,8 +87,8 @@ def run_dir_name(config: RunConfig, ident_sha: str) -> str:
     folder name whatever the parts are (a dataset or template given as a file contributes its file stem)."""
     dataset = Path(config.dataset).stem if ds.looks_like_path(config.dataset) else config.dataset
     template = Path(config.template).stem if config.template.endswith(".toml") else config.template
-    model = _slug(config.model.strip("/").replace("/", "--"), 80)
-    return f"{_slug(dataset, 40)}__{model}__{_slug(template, 40)}__{ident_sha[:10]}"
+    model = slug(config.model.strip("/").replace("/", "--"), 80)
+    return f"{slug(dataset, 40)}__{model}__{slug(template, 40)}__{ident_sha[:10]}"
 
 
 def check_output_dir(path: Path, option: str) -> None:
@@ -131,6 +132,8 @@ def prepare(model: str, given: dict[str, Any], output_dir: Path, run_dir: Path |
         presets.require_runnable(preset)
     resolved = resolve_run(model, given, preset)
     config = resolved.config
+    if preset is None:
+        config = replace(config, checkpoint=recognised_checkpoint(config, view))
     for warning in config.sampling.check():
         view.warning(warning)
     if preset is not None and preset.warning and config.backend.kind == "openai":
@@ -151,6 +154,40 @@ def prepare(model: str, given: dict[str, Any], output_dir: Path, run_dir: Path |
         target = run_dir
     check_run_dir(target, identity_sha256(ident), ident)
     return PreparedRun(config, resolved.verifier, template, data, target, resolved.embedded)
+
+
+def recognised_checkpoint(config: RunConfig, view: RunView) -> CheckpointInfo | None:
+    """The manifest's `checkpoint` block when the model is a checkpoint folder laid out as a trainer writes one.
+
+    For the in-process engine, what cannot load is refused in one line (a LoRA adapter, sharded weights, a step
+    folder whose weights are further down, weights provably cut short); a missing completion marker is a warning.
+    """
+    found = checkpoints.recognise(Path(config.model))
+    if found is None:
+        return None
+    vllm = config.backend.kind == "vllm"
+    if found.state in (checkpoints.LORA, checkpoints.SHARDED, checkpoints.UNUSABLE):
+        if vllm:
+            raise EvalkitError(found.reason)
+        return None
+    if found.weights.resolve() != Path(config.model).resolve():
+        if vllm:
+            raise EvalkitError(
+                f"{config.model} is a {found.layout} checkpoint folder; its weights are in {found.weights}: give that"
+            )
+        return None
+    if found.state == checkpoints.WRITING:
+        problem = checkpoints.incomplete_weights(found.weights)
+        if problem is not None and vllm:
+            raise EvalkitError(f"{config.model} is not whole yet: {problem}; run it once the trainer has written it")
+        view.warning(f"{config.model} may still be being written: {found.reason}")
+    return CheckpointInfo(
+        path=str(found.weights.absolute()),
+        step=found.step,
+        layout=found.layout,
+        training_run=config.labels.get("run_name") or str(found.folder.parent),
+        written_at=found.written_at or checkpoints.written_at(found.weights),
+    )
 
 
 def make_backend(config: RunConfig, engine_model: str) -> Any:

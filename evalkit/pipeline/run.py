@@ -99,6 +99,7 @@ def build_manifest(
         "config": config.to_dict(),
         "model": config.model,
         "checkpoint_step": config.checkpoint_step,
+        **({"checkpoint": config.checkpoint.to_dict()} if config.checkpoint is not None else {}),
         "labels": dict(config.labels),
         "preset": config.preset,
         "overrides": list(config.overrides),

@@ -197,6 +197,33 @@ def run_summary(metrics: Metrics, generation: dict, run_dir: str, cost: dict | N
     return table
 
 
+def sweep_table(rows: Sequence[tuple[int, str, dict | None]], title: str) -> Table:
+    """Accuracy along training, one row per checkpoint: (step, note, the metrics of its results.json or None).
+    avg@n with its interval, pass@n, maj@n, mean output tokens and truncation rate, in step order."""
+    table = Table(title=title, title_justify="left")
+    for column in ("step", "avg@n %", "95% CI", "pass@n %", "maj@n %", "mean out tok", "truncated %", "note"):
+        table.add_column(column, justify="left" if column == "note" else "right")
+    for step, note, metrics in sorted(rows, key=lambda row: row[0]):
+        if metrics is None:
+            table.add_row(str(step), "", "", "", "", "", "", note)
+            continue
+        n = str(metrics["n"])
+        ci = metrics["avg_ci"]
+        truncated = metrics.get("truncated")
+        tokens = metrics.get("mean_output_tokens")
+        table.add_row(
+            str(step),
+            f"{pct(metrics['avg'])} (n={n})",
+            f"[{pct(ci['low'])}, {pct(ci['high'])}]",
+            pct(metrics["pass_at"].get(n)),
+            pct(metrics["maj_at"].get(n)),
+            "–" if tokens is None else f"{tokens:.0f}",
+            "–" if truncated is None else pct(truncated / metrics["samples"]),
+            note,
+        )
+    return table
+
+
 def cost_text(cost: dict) -> str:
     """`$12.34 (1.2M input + 40.0M output tokens)`, from a results.json `cost` block."""
     from evalkit.cost import usd_text
@@ -375,6 +402,8 @@ class RunProgressView:
         if info["resumed"]:
             self.notice(f"resuming {info['run_dir']}: {info['resumed']} samples on disk, {info['to_generate']} to go")
         self.progress.start()
+        if self.task is not None:  # a sweep shows one run at a time
+            self.progress.remove_task(self.task)
         # The bar's columns read their text as markup, past the console's own rendering.
         description = escape(visible(str(info.get("dataset", ""))))
         self.task = self.progress.add_task(description, total=state.total, completed=state.done, tps=0.0)
