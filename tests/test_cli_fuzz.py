@@ -4,16 +4,14 @@ out-of-range numbers): never a traceback, never an unexpected error, and a refus
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 from checkpoint_dirs import trainer_step
+from cli_calls import run_main as invoke
 from conftest import GENERATIONS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from evalkit import cli
 
 DEAD_SERVER = "http://127.0.0.1:9/v1"
 NUMBERS = ["0", "-1", "1", "2", "3", "0.5", "1e309", "nan", "-inf", "100000000", "abc", "", " "]
@@ -157,20 +155,6 @@ def command(places: dict[str, str]) -> st.SearchStrategy[list[str]]:
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def invoke(argv: list[str], capsys) -> tuple[int, str, str]:
-    saved = sys.argv
-    sys.argv = ["evalkit", *argv]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = saved
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

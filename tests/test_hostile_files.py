@@ -10,17 +10,16 @@ import io
 import json
 import math
 import re
-import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from cli_calls import run_main as _invoke
 from conftest import GENERATIONS
 from rich.markup import escape
 from rich.table import Table
 
-from evalkit import cli
 from evalkit.data import datasets as ds
 from evalkit.errors import EvalkitError
 from evalkit.importers import files, import_outputs
@@ -556,20 +555,6 @@ def test_json_output_escapes_what_json_leaves_raw():
     line = json_text(document)
     assert not ACTED_ON.search(line) and "é" in line
     assert json.loads(line)["text"].startswith("é \x1b[2J \x9b2J \x7f")
-
-
-def _invoke(argv: list[str], capsys) -> tuple[int, str, str]:
-    saved = sys.argv
-    sys.argv = ["evalkit", *argv]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = saved
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 HOSTILE = "".join(param.values[0] for param in CONTROLS[:-1])  # a lone surrogate cannot be written to a .jsonl

@@ -9,15 +9,14 @@ import functools
 import gzip
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from cli_calls import run_main as invoke
 from conftest import GENERATIONS
 from scripted_server import Reply, Script, chunk, serve, sse
 
-from evalkit import cli
 from evalkit.backends import openai_api
 from evalkit.backends.base import BackendError, Completion, Prompt, SampleRequest
 from evalkit.backends.openai_api import OpenAIBackend
@@ -493,20 +492,6 @@ def test_an_unresolvable_host_is_called_unreachable(url, said):
 
 
 # -- options and datasets: refused in one line before any work ----------------------------------------------------
-
-
-def invoke(argv: list[str], capsys) -> tuple[int, str, str]:
-    saved = sys.argv
-    sys.argv = ["evalkit", *argv]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = saved
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def refused(argv: list[str], capsys, *fragments: str) -> str:
