@@ -299,6 +299,15 @@ class Sweep:
         self._handled.add(checkpoint.step)
         self.view.warning(f"step {checkpoint.step}: {note}")
 
+    def _not_yet(self, checkpoint: ckpt.Checkpoint, key: str, note: str, skipped: str) -> None:
+        """A checkpoint that may become ready later: waited for under --watch (said once), else skipped with
+        `note` and what to do (`skipped`)."""
+        if self.options.watch:
+            self._once(f"{key}-{checkpoint.step}", f"step {checkpoint.step}: {note}; waiting for it")
+            self._row(checkpoint, "waiting", note)
+        else:
+            self._skip(checkpoint, note + skipped)
+
     def _served_name(self, checkpoint: ckpt.Checkpoint) -> str:
         template = self.options.served_model_template
         if template is None:
@@ -355,11 +364,7 @@ class Sweep:
             if not servers:
                 offered = sorted(set().union(*(names for names in listing.values() if names)))
                 note = f"not served: the servers list {', '.join(offered[:6]) or 'no model'}, not {served!r}"
-                if self.options.watch:
-                    self._once(f"unserved-{checkpoint.step}", f"step {checkpoint.step}: {note}; waiting for it")
-                    self._row(checkpoint, "waiting", note)
-                else:
-                    self._skip(checkpoint, note + " (see --served-model-template)")
+                self._not_yet(checkpoint, "unserved", note, " (see --served-model-template)")
                 return
         prepared = self._prepare(checkpoint, sweep_dir, served, servers)
         self._dataset_name = prepared.dataset.name
@@ -429,11 +434,7 @@ class Sweep:
                 continue
             if checkpoint.state == ckpt.WRITING:
                 note = f"still being written ({checkpoint.reason})"
-                if self.options.watch:
-                    self._once(f"writing-{checkpoint.step}", f"step {checkpoint.step}: {note}; waiting for it")
-                    self._row(checkpoint, "waiting", note)
-                else:
-                    self._skip(checkpoint, note + "; not evaluated yet (rerun later, or use --watch)")
+                self._not_yet(checkpoint, "writing", note, "; not evaluated yet (rerun later, or use --watch)")
                 continue
             # A server serves whatever it loaded (an adapter with --enable-lora, shards merged elsewhere): over
             # --backend openai only its listing decides.
