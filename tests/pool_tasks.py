@@ -40,6 +40,10 @@ def pid(_payload) -> int:
     return os.getpid()
 
 
+def parent(_payload) -> int:
+    return os.getppid()
+
+
 def niceness(_payload) -> int:
     return os.nice(0)
 

@@ -165,3 +165,37 @@ def test_the_same_check_streamed_twice_before_its_verdict_runs_once(recording):
             got.update(verifier.collect(None))
     assert set(got) == {("p", 0), ("p", 1)} and all(v.correct for v in got.values())
     assert len(recording[0].payloads) == 1
+
+
+def integer_batch(characters: int) -> list[tuple[str, str]]:
+    """Four long responses with integer answers (no symbolic work), `characters` long in all."""
+    answers = [f" so the answer is \\boxed{{{k}}}." for k in range(4)]
+    padding = characters - sum(len(answer) for answer in answers)
+    return [("x" * (padding // 4 + (k < padding % 4)) + answer, str(k)) for k, answer in enumerate(answers)]
+
+
+@pytest.mark.parametrize(
+    ("rules", "niceness", "characters", "early"),
+    [
+        ("math", 0, verifier_module.EARLY_SERVER_CHARS, True),
+        ("math", 0, verifier_module.EARLY_SERVER_CHARS - 1, False),  # a small batch: started only if a check needs it
+        ("math", 5, verifier_module.EARLY_SERVER_CHARS, False),  # beside an engine: nothing started in advance
+        ("dapo", 0, verifier_module.EARLY_SERVER_CHARS, False),  # rule sets that never need a worker
+        ("strict-int", 0, verifier_module.EARLY_SERVER_CHARS, False),
+    ],
+)
+def test_a_large_batch_starts_the_fork_server_before_its_first_pass(
+    recording, monkeypatch, rules, niceness, characters, early
+):
+    # docs/verifier.md: "a batch of 1,000,000 characters or more under `math` starts the workers' fork server as it
+    # begins ... it starts no worker".
+    events: list[str] = []
+    monkeypatch.setattr(RecordingPool, "start_server", lambda self: events.append("fork server"))
+    first_pass = verifier_module.first_pass
+    monkeypatch.setattr(verifier_module, "first_pass", lambda *args: events.append("check") or first_pass(*args))
+    pairs = integer_batch(characters)
+    assert sum(len(response) for response, _ in pairs) == characters
+    with Verifier(rules, niceness=niceness) as verifier:
+        assert all(verdict.correct for verdict in verifier.check_many(pairs))
+        assert events == ["fork server"] * early + ["check"] * 4
+        assert verifier.symbolic_checks == 0 and all(not pool.workers and not pool._starting for pool in recording)

@@ -220,10 +220,12 @@ def parent_of(pid: int) -> int:
 
 
 @pytest.mark.parametrize("how", ["file", "stdin"])
-def test_workers_never_re_import_the_callers_main_script(tmp_path, how):
+@pytest.mark.parametrize("padding", [0, 1_000_000])
+def test_workers_never_re_import_the_callers_main_script(tmp_path, how, padding):
     # README: "Workers ... start from a fork server, never re-import your main script"
     """A script with no __main__ guard that verifies: multiprocessing would re-run it in every worker (from a file),
-    or fail outright (from stdin). The answers need the symbolic comparison, so workers really start."""
+    or fail outright (from stdin). The answers need the symbolic comparison, so workers really start. A batch of a
+    million characters starts the fork server as it begins (verifier.py), before any worker."""
     marker = tmp_path / "runs.txt"
     script = textwrap.dedent(
         f"""
@@ -233,7 +235,8 @@ def test_workers_never_re_import_the_callers_main_script(tmp_path, how):
             handle.write("ran\\n")
         from evalkit.verify import Verifier
         with Verifier(workers=2) as verifier:
-            pairs = [("\\\\boxed{{\\\\frac{{2x}}{{4}}}}", "\\\\frac{{x}}{{2}}"), ("x = \\\\boxed{{0.5 y}}", "y/2")]
+            pairs = [("x" * {padding} + "\\\\boxed{{\\\\frac{{2x}}{{4}}}}", "\\\\frac{{x}}{{2}}")]
+            pairs.append(("x = \\\\boxed{{0.5 y}}", "y/2"))
             verdicts = verifier.check_many(pairs)
             print(all(v.correct for v in verdicts), verifier.symbolic_checks)
         """

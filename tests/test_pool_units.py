@@ -165,6 +165,39 @@ with BoundedPool("pool_tasks.pid", workers=2, timeout=20) as pool:
     assert importers[0] not in workers  # the fork server imported it; the workers inherited it
 
 
+def test_start_server_starts_the_fork_server_and_its_imports_at_once_and_no_worker(tmp_path):
+    # pool.py: start_server "returns at once"; the fork server imports the task's module meanwhile, and "it starts no
+    # worker". In a fresh interpreter: the fork server is one per process.
+    import subprocess
+    import sys
+
+    log = tmp_path / "imports.log"
+    code = f"""
+import os, time
+import multiprocessing.forkserver as forkserver
+from evalkit.verify.pool import BoundedPool
+with BoundedPool("pool_tasks.parent", workers=2, timeout=20) as pool:
+    pool.start_server()
+    server = forkserver._forkserver._forkserver_pid
+    deadline = time.monotonic() + 20
+    while not os.path.exists({str(log)!r}) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the fork server imports the tasks' module, with no worker asked for
+    print(server, len(pool.workers), pool._starting is None)
+    parents = {{outcome.value for outcome in pool.map([None] * 4)}}
+    print(" ".join(str(pid) for pid in sorted(parents)))
+"""
+    tests = os.path.dirname(os.path.abspath(__file__))
+    path = os.pathsep.join([tests, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, "POOL_TASKS_IMPORT_LOG": str(log), "PYTHONPATH": path}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    lines = result.stdout.split("\n")
+    assert len(lines) >= 2, result.stderr[-2000:]
+    server, workers, none_starting = lines[0].split()
+    assert (workers, none_starting) == ("0", "True")
+    assert log.read_text().split() == [server]  # imported once, by the fork server
+    assert lines[1].split() == [server]  # the workers came from it
+
+
 def test_a_process_waiting_for_cpu_is_told_from_a_stopped_or_sleeping_one():
     """A worker at the lowest priority beside a busy engine gets no CPU for long and is runnable: not stalled.
     A stopped or blocked one is."""
@@ -249,14 +282,36 @@ def fake_worker(ready=True, born=0.0):
 
 def test_work_goes_only_to_ready_workers_not_to_one_still_starting():
     # A worker still starting cannot run a check yet: a task sent to it would wait out its start (and have the start
-    # charged to its clock) while the ready worker, which could take it now, stays idle.
+    # charged to its clock). Nor does the worker ready first take the whole of a short queue: the rest waits for
+    # whichever worker is free first, the one still starting (milliseconds away) or the first once it is done.
     pool = BoundedPool("pool_tasks.echo", workers=2, timeout=5)
     ready, starting = fake_worker(ready=True), fake_worker(ready=False)
     pool.workers = [ready, starting]
-    ids = [pool.submit(payload) for payload in ("a", "b")]
+    ids = [pool.submit(payload) for payload in ("a", "b", "c")]
     pool._dispatch()
-    assert list(ready.queue) == ids and ready.conn.sent == [[(ids[0], "a"), (ids[1], "b")]]
-    assert not starting.queue and starting.conn.sent == []
+    assert list(ready.queue) == ids[:1] and ready.conn.sent == [[(ids[0], "a")]]
+    assert not starting.queue and starting.conn.sent == [] and list(pool._pending) == ids[1:]
+    starting.ready = True
+    pool._dispatch()
+    assert starting.conn.sent == [[(ids[1], "b")]] and list(pool._pending) == ids[2:]
+    ready.queue.clear()  # done with "a"
+    pool._dispatch()
+    assert ready.conn.sent == [[(ids[0], "a")], [(ids[2], "c")]] and not pool._pending
+
+
+@pytest.mark.parametrize(
+    ("queued", "batches"),
+    [(1, [1]), (2, [1, 1]), (5, [1, 1]), (16, [1, 1]), (17, [2, 2]), (40, [3, 3]), (128, [8, 8]), (1000, [8, 8])],
+)
+def test_batches_grow_with_the_queue(queued, batches):
+    # MAX_BATCH: "a short queue ... goes out one check at a time to whichever worker is free ...; a long one in
+    # batches of MAX_BATCH".
+    pool = BoundedPool("pool_tasks.echo", workers=2, timeout=5)
+    pool.workers = [fake_worker(), fake_worker()]
+    for payload in range(queued):
+        pool.submit(payload)
+    pool._dispatch()
+    assert [len(worker.queue) for worker in pool.workers if worker.queue] == batches
 
 
 def test_a_check_that_waited_for_a_cpu_times_out_when_its_cpu_time_reaches_the_bound(monkeypatch):

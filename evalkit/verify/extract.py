@@ -174,10 +174,11 @@ def _box_argument(text: str, command_end: int) -> tuple[str, int] | None:
 def _last_box_start(text: str, before: int) -> int:
     best = -1
     for command in BOX_COMMANDS:
-        pos = text.rfind(command, 0, before)
+        # Only a later command can be the last: each name is looked for after the last of the one before.
+        pos = text.rfind(command, best + 1, before)
         # \boxed must not be a prefix of a longer command name (e.g. \boxedfoo).
         while pos != -1 and pos + len(command) < len(text) and text[pos + len(command)].isalpha():
-            pos = text.rfind(command, 0, pos)
+            pos = text.rfind(command, best + 1, pos)
         best = max(best, pos)
     return best
 
@@ -640,7 +641,12 @@ MARKER_TAIL = 80
 # Keywords whose stretches are searched one by one before the rest of the window is searched at once.
 MARKER_ANCHORS = 32
 _ASCII_KEYWORDS = tuple(dict.fromkeys(keyword for keyword in ANSWER_KEYWORDS if keyword.isascii()))
-_ALL_KEYWORDS = tuple(dict.fromkeys(ANSWER_KEYWORDS))
+# Each keyword outside ASCII with its first character outside ASCII: a window without that character lacks it.
+_KEYWORDS_BEYOND_ASCII = tuple(
+    (keyword, next(ch for ch in keyword if not ch.isascii()))
+    for keyword in dict.fromkeys(ANSWER_KEYWORDS)
+    if not keyword.isascii()
+)
 
 
 class FoldedTail:
@@ -650,17 +656,27 @@ class FoldedTail:
     marker pattern is tried only near a keyword: most responses hold none, and a large alternation tried at
     every position is the costliest step of an extraction. The window is folded and its keywords found once per
     text, not once per pattern, and each search for a keyword stops where a later one was found already.
+
+    `after`, a position in the text: only markers starting after it are wanted (in `find_answer`, those after the
+    last boxed answer: one before it cannot be the last). Keywords at or before it are not looked for, and
+    `last_match` is None for a marker starting there; on a response ending in its box, the search is over at once.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, after: int = -1) -> None:
         self.offset = max(0, len(text) - TAIL_WINDOW)
         self.folded = fold_case(text[self.offset :])
-        self.keywords = _ASCII_KEYWORDS if self.folded.isascii() else _ALL_KEYWORDS  # an ASCII window has no other
-        last = -1
+        self.keywords = _ASCII_KEYWORDS
+        if not self.folded.isascii():
+            # Most windows beyond ASCII hold a few math symbols and no other script: a keyword is looked for only when
+            # the window holds its telltale character (found at memchr speed, not by a search for the keyword).
+            self.keywords += tuple(keyword for keyword, telltale in _KEYWORDS_BEYOND_ASCII if telltale in self.folded)
+        # Keywords starting at or before this position of the window are not looked for (see `after`).
+        self._after = max(-1, after - self.offset)
+        last = self._after
         for keyword in self.keywords:  # an occurrence starting after the last one found so far
             at = self.folded.rfind(keyword, last + 1)
             last = at if at != -1 else last
-        self._anchors = [last] if last != -1 else []
+        self._anchors = [last] if last != self._after else []
         # The last occurrence of each keyword before the last anchor, found again only once an anchor passed it.
         self._previous: dict[str, int] | None = None
 
@@ -671,7 +687,9 @@ class FoldedTail:
         folded = self.folded
         if self._previous is None:
             before = self._anchors[-1]
-            self._previous = {keyword: folded.rfind(keyword, 0, before - 1 + len(keyword)) for keyword in self.keywords}
+            self._previous = {
+                keyword: folded.rfind(keyword, self._after + 1, before - 1 + len(keyword)) for keyword in self.keywords
+            }
         while len(self._anchors) <= index:
             anchor = max(self._previous.values())
             if anchor == -1:
@@ -679,7 +697,7 @@ class FoldedTail:
             self._anchors.append(anchor)
             for keyword, at in self._previous.items():
                 if at >= anchor:
-                    self._previous[keyword] = folded.rfind(keyword, 0, anchor - 1 + len(keyword))
+                    self._previous[keyword] = folded.rfind(keyword, self._after + 1, anchor - 1 + len(keyword))
         return self._anchors[index]
 
     def _floor(self) -> int:
@@ -715,10 +733,14 @@ class FoldedTail:
             # A match ending before this keyword holds an earlier one, whose phrase may begin before `start`: it is
             # looked for from that keyword.
             if last is not None and last.end() > anchor:
-                return self.offset + last.start(), self.offset + last.end()
+                return self._wanted(last)
         # A window full of keywords without a marker near the last of them: all of it.
         last = self._last_in(pattern, self._floor(), len(folded)) if self.anchor(MARKER_ANCHORS) != -1 else None
-        return (self.offset + last.start(), self.offset + last.end()) if last is not None else None
+        return self._wanted(last) if last is not None else None
+
+    def _wanted(self, match: re.Match) -> tuple[int, int] | None:
+        """A match's (start, end) in the text; None when it starts at or before `after`."""
+        return (self.offset + match.start(), self.offset + match.end()) if match.start() > self._after else None
 
     def _last_in(self, pattern: LazyPattern, start: int, stop: int) -> re.Match | None:
         last = None
@@ -880,9 +902,11 @@ def short_response(text: str) -> Extraction | None:
 
 def find_answer(text: str, allow_weak: bool = True) -> Extraction | None:
     """The answer a text commits to; an empty or unclosed last box is returned as a no-answer Extraction."""
-    tail = FoldedTail(text)
+    boxed = last_boxed(text)
+    # The marker placed last wins: behind a boxed answer, only markers after it are looked for.
+    tail = FoldedTail(text, boxed.position if boxed is not None and boxed.answer is not None else -1)
     marked = [
-        last_boxed(text),
+        boxed,
         answer_line(text, tail),
         _phrase(_FINAL_PHRASE, text, "final-answer-phrase", False, tail=tail),
     ]

@@ -5,10 +5,11 @@ returns holds a worker forever. Why not SIGALRM (math-verify's own timeouts): it
 Here a worker that overruns is killed and replaced; workers start from a fork server that has already imported
 the task's module, so a replacement costs milliseconds and no worker is forked from a threaded process.
 
-Work goes out in small batches per worker and results stream back one by one, so a round trip is paid per batch,
-not per task. The bound is CPU time where the platform reports it (Linux): a worker that waits for a busy CPU
-(it may run at low priority beside an inference engine) is not blamed for the wait. A worker whose CPU time stops
-moving altogether for `STALL_FACTOR` times the bound is killed too.
+Work goes out in small batches per worker (one task at a time while the queue is short) and results stream back one
+by one, so on a long queue a round trip is paid per batch, not per task. The bound is CPU time where the platform
+reports it (Linux): a worker that waits for a busy CPU (it may run at low priority beside an inference engine) is not
+blamed for the wait. A worker whose CPU time stops moving altogether for `STALL_FACTOR` times the bound is killed
+too.
 
 Workers die with their parent: a worker asks the kernel for SIGKILL when the fork server (its parent) exits, and
 the fork server exits when evalkit does, even after a kill -9. Workers ignore Ctrl-C; the pool kills them.
@@ -43,7 +44,9 @@ LOWEST_NICENESS = 19
 # terminal's process group reaching a worker before it ignores it), a broken setup fails every time.
 START_ATTEMPTS = 3
 # Tasks sent to a worker in one message. Small: a timeout costs the worker, and the batch's unfinished rest is
-# sent again elsewhere.
+# sent again elsewhere. A batch is a 1/MAX_BATCH part of a worker's share of the queue: a short queue (the few
+# symbolic checks of a batch of AIME answers) goes out one check at a time to whichever worker is free, where a
+# round trip (a tenth of a millisecond) is nothing beside a check; a long one in batches of MAX_BATCH.
 MAX_BATCH = 8
 # A worker whose CPU time has not moved for this many timeouts is stopped or stuck, not slow: it is killed.
 STALL_FACTOR = 10.0
@@ -306,6 +309,20 @@ class BoundedPool:
         self._pending.append(task_id)
         return task_id
 
+    def start_server(self) -> None:
+        """Start the fork server now, if none runs yet, and return at once.
+
+        The fork server imports the task's module before it can fork a worker (sympy and math-verify: ~0.4 s of
+        one core); started early, it does so while the caller works on, and the first worker starts in
+        milliseconds once it is needed. It starts no worker.
+        """
+        if self.context.get_start_method() != "forkserver":
+            return
+        from multiprocessing import forkserver
+
+        with _main_module_hidden():
+            forkserver.ensure_running()
+
     def start_soon(self) -> None:
         """Start the first worker now, in a background thread, and return at once.
 
@@ -359,12 +376,15 @@ class BoundedPool:
 
     def _dispatch(self) -> None:
         idle = [w for w in self.workers if w.ready and not w.queue]
-        for index, worker in enumerate(idle):
+        # Workers still starting count as takers: they are forked from the fork server, ready in milliseconds once it
+        # is, and the first worker ready must not take every check of a short queue on its own.
+        takers = len(idle) + sum(1 for w in self.workers if not w.ready)
+        # Spread over the workers, in batches that grow with the queue (see MAX_BATCH).
+        size = min(MAX_BATCH, math.ceil(len(self._pending) / (max(1, takers) * MAX_BATCH)))
+        for worker in idle:
             if not self._pending:
                 return
-            # Spread what is left over the idle workers; batches only when there is more work than workers.
-            share = math.ceil(len(self._pending) / (len(idle) - index))
-            batch = [self._pending.popleft() for _ in range(min(MAX_BATCH, share, len(self._pending)))]
+            batch = [self._pending.popleft() for _ in range(min(size, len(self._pending)))]
             worker.queue.extend(batch)
             worker.start_head(time.monotonic(), self.timeout)
             try:

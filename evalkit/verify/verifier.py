@@ -21,15 +21,21 @@ DEFAULT_TIMEOUT_S = 5.0
 
 # Symbolic outcomes kept per Verifier: samples of one problem often repeat an answer (that is what maj@k counts).
 RESULT_CACHE_SIZE = 20_000
+# A check_many batch this long or longer (long reasoning responses, by the hundred) is likely to hold an answer that
+# needs a worker, found anywhere in it: the workers' fork server starts as the batch begins and imports sympy and
+# math-verify (~0.4 s of another core, once per process) while the answers are extracted, instead of after the
+# first such answer. Were none to need it, that was the cost. (The first pass reads ~7 ns per character.)
+EARLY_SERVER_CHARS = 1_000_000
 
 
 class Verifier:
     """Checks responses under one rule set; owns the worker processes for symbolic comparison.
 
     Use as a context manager (or call `close()`) so workers are stopped; they are started only when a check
-    first needs them. `check_many` checks a list; `submit` and `collect` stream checks through the workers
-    from one thread (the run pipeline verifies beside generation that way). `niceness` > 0 runs the workers at
-    lower CPU priority, so they never slow an engine on the same machine.
+    first needs them (a `check_many` batch of EARLY_SERVER_CHARS or more starts their fork server as it begins).
+    `check_many` checks a list; `submit` and `collect` stream checks through the workers from one thread (the run
+    pipeline verifies beside generation that way). `niceness` > 0 runs the workers at lower CPU priority, so they
+    never slow an engine on the same machine.
     """
 
     def __init__(
@@ -146,6 +152,12 @@ class Verifier:
         if len(flags) != len(pairs):
             raise ValueError("truncated must have one flag per pair")
         keys = [(response, gold, flag) for (response, gold), flag in zip(pairs, flags)]
+        if (
+            self.rules == "math"
+            and self.niceness == 0
+            and sum(len(response) for response, _ in pairs) >= EARLY_SERVER_CHARS
+        ):
+            self._pool_for_symbolic().start_server()
         verdicts: dict[tuple[str, str, bool], Verdict] = {}
         for key in dict.fromkeys(keys):
             # Keys are tagged so that checks another caller streamed through this Verifier stay theirs.
