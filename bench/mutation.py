@@ -3,7 +3,7 @@
     python bench/mutation.py                                   # every module in [tool.mutmut] only_mutate
     python bench/mutation.py evalkit/metrics.py evalkit/store/run_dir.py
     python bench/mutation.py --rotate --budget-minutes 35      # today's slice, stopped at the budget
-    python bench/mutation.py --together --sample 20 --budget-minutes 50   # CI: every module estimated
+    python bench/mutation.py --together --sample 20 --budget-minutes 30   # CI: every module estimated
 
 mutmut copies the tree into mutants/, rewrites each function of a module into its mutants, finds which tests run
 which function, then runs only those tests against each mutant. Tests that start `python -m evalkit` or worker
