@@ -113,9 +113,7 @@ def main() -> None:
     print(f"evalkit check_many:            {ours_s:7.2f} s  ({len(pairs) / ours_s:8.1f} responses/s)")
     print(f"math-verify parse+verify loop: {theirs_s:7.2f} s  ({len(pairs) / theirs_s:8.1f} responses/s)")
     print(f"speed-up:                      {theirs_s / ours_s:7.1f} x  (first batch of a new process)")
-    print(
-        f"evalkit, workers started:      {warm_s:7.2f} s  ({theirs_s / warm_s:.1f} x: each batch after a process's first)"
-    )
+    print(f"evalkit, workers started:      {warm_s:7.2f} s  ({theirs_s / warm_s:.1f} x: every batch but the first)")
     # The wall time above includes starting the worker processes: the fork server, started as the batch begins,
     # imports sympy and math-verify (~0.4 s of another core) before the first worker can check an answer that needs
     # one. This is the calling process's own share.
