@@ -5,13 +5,17 @@ checks through `submit`/`collect` keeps each caller's verdicts apart."""
 from __future__ import annotations
 
 import resource
+import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evalkit.verify import DEFAULT_TIMEOUT_S, Verifier, check, check_many
 from evalkit.verify import pool as pool_module
 from evalkit.verify import verifier as verifier_module
 from evalkit.verify.pool import WORKER_MEMORY_BYTES, BoundedPool
+from evalkit.verify.verifier import DEDUP_TAIL_CHARS, first_of_each
 
 
 def half(k: int) -> tuple[str, str]:
@@ -55,6 +59,39 @@ def test_check_many_checks_each_distinct_pair_once(recording):
     assert len({p[1] for p in pool.payloads}) == 3
 
 
+def test_each_distinct_response_is_read_once_however_alike_the_others_look(monkeypatch):
+    read: list[str] = []
+    real_first_pass = verifier_module.first_pass
+
+    def counting_first_pass(rules, response, gold, truncated):
+        read.append(response)
+        return real_first_pass(rules, response, gold, truncated)
+
+    monkeypatch.setattr(verifier_module, "first_pass", counting_first_pass)
+    tail = " so the answer is \\boxed{12}." + "x" * DEDUP_TAIL_CHARS
+    # Three responses of one length ending alike (one group), each repeated; one also under another gold and flag.
+    alike = [f"Reasoning {letter}.{tail}" for letter in "abc"]
+    pairs = [(alike[0], "12"), (alike[1], "12"), (alike[0], "12"), (alike[2], "12"), (alike[1], "12")]
+    pairs += [(alike[2], "12"), (alike[0], "13")]
+    flags = [False] * 6 + [False]
+    with Verifier("math", workers=1) as verifier:
+        verdicts = verifier.check_many(pairs + [(alike[0], "12")], truncated=flags + [True])
+    assert sorted(read) == sorted([alike[0], alike[1], alike[2], alike[0], alike[0]])
+    assert [v.correct for v in verdicts] == [True] * 6 + [False, True]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["", "a", "b", "ab", "ba"]), st.sampled_from(["1", "2"]), st.booleans()), max_size=40
+    )
+)
+def test_repeats_are_found_exactly_as_whole_keys_would_find_them(parts):
+    # Short stems before a long shared tail: keys that share a length and tail but differ, and exact repeats.
+    keys = [(stem + "z" * (DEDUP_TAIL_CHARS + 3), gold, flag) for stem, gold, flag in parts]
+    whole: dict[tuple[str, str, bool], int] = {}
+    assert first_of_each(keys) == [whole.setdefault(key, index) for index, key in enumerate(keys)]
+
+
 def test_check_many_runs_the_symbolic_checks_in_parallel(recording):
     pairs = [half(k) for k in range(1, 7)]
     with Verifier("math", workers=3) as verifier:
@@ -65,6 +102,68 @@ def test_check_many_runs_the_symbolic_checks_in_parallel(recording):
         assert len(pool.workers) == 3 and len({w.process.pid for w in pool.workers}) == 3
         assert verifier.symbolic_checks == 6
     assert all(v.correct and v.rule for v in verdicts)
+
+
+def event_log(monkeypatch) -> list[str]:
+    """What check_many does, in order: `read` (one response's first pass) and `poll 0` (a look at the workers that
+    never waits)."""
+    events: list[str] = []
+    real_first_pass = verifier_module.first_pass
+    real_poll = BoundedPool.poll
+
+    def first_pass(*args):
+        events.append("read")
+        return real_first_pass(*args)
+
+    def poll(self, timeout):
+        if timeout == 0:
+            events.append("poll 0")
+        return real_poll(self, timeout)
+
+    monkeypatch.setattr(verifier_module, "first_pass", first_pass)
+    monkeypatch.setattr(BoundedPool, "poll", poll)
+    return events
+
+
+def plain(k: int) -> tuple[str, str]:
+    """A response settled in-process (no worker)."""
+    return f"Reasoning, {k} lines of it. The answer is $\\boxed{{{k}}}$.", str(k)
+
+
+def test_checks_go_out_to_started_workers_while_the_rest_of_the_batch_is_read(monkeypatch):
+    with Verifier("math", workers=1) as verifier:
+        verifier.check(*half(1))  # the worker is up
+        events = event_log(monkeypatch)
+        verdicts = verifier.check_many([half(2)] + [plain(k) for k in range(1, 30)])
+    assert all(v.correct for v in verdicts)
+    # The symbolic check was handed to the worker right after it was read, not after the 29 in-process ones.
+    assert events[:2] == ["read", "poll 0"]
+
+
+def test_a_batch_is_read_on_while_the_first_worker_starts(monkeypatch):
+    starting = threading.Event()
+    released: list[bool] = []
+    real_spawn = BoundedPool._spawn
+
+    def slow_spawn(self):
+        # The first worker starts once the batch's last response has been read: as slow as the fork server's
+        # imports can be. A check_many that waited for it meanwhile would never read that response.
+        released.append(starting.wait(5))
+        return real_spawn(self)
+
+    monkeypatch.setattr(BoundedPool, "_spawn", slow_spawn)
+    real_first_pass = verifier_module.first_pass
+
+    def last_one_releases(rules, response, gold, truncated):
+        if response == plain(29)[0]:
+            starting.set()
+        return real_first_pass(rules, response, gold, truncated)
+
+    monkeypatch.setattr(verifier_module, "first_pass", last_one_releases)
+    with Verifier("math", workers=1) as verifier:
+        verdicts = verifier.check_many([half(2)] + [plain(k) for k in range(1, 30)])
+    assert all(v.correct for v in verdicts)
+    assert released == [True]
 
 
 def test_verdicts_come_back_in_input_order_with_truncation_flags():

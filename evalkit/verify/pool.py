@@ -285,6 +285,12 @@ class BoundedPool:
         """Tasks submitted whose outcome has not been returned by `poll` yet."""
         return len(self._payloads) + len(self._finished)
 
+    @property
+    def starting(self) -> bool:
+        """The worker `start_soon` began is still starting: a `poll` now would wait for it (for the fork server's
+        imports, when it is the first)."""
+        return self._starting is not None and self._starting.is_alive()
+
     def close(self) -> None:
         """Stop every worker now: idle ones are asked to exit, busy ones are killed (no check is waited out)."""
         self._take_started(raise_failure=False)
