@@ -520,9 +520,11 @@ CONTROLS = [
     pytest.param("\x07\x08\x0b\x0c", id="bell-backspace-vt-ff"),
     pytest.param("\x00\x7f\x85", id="nul-del-nel"),
     pytest.param("done\rEVIL", id="bare-cr"),
+    pytest.param("\u202egpj.ledom\u202c", id="bidi-override-reverses-a-name"),
+    pytest.param("\u2067evil\u2069 \u202b\u202a", id="bidi-isolates-and-embeddings"),
     pytest.param("\ud800", id="lone-surrogate"),
 ]
-ACTED_ON = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+ACTED_ON = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 @pytest.mark.parametrize("text", CONTROLS)
@@ -530,7 +532,7 @@ def test_visible_writes_every_control_as_an_escape(text):
     shown = visible(f"a{text}\tb\r\nc")
     assert not ACTED_ON.search(shown.replace("\r\n", "")), shown
     assert shown.endswith("\tb\r\nc")  # tab, newline and a Windows line end are text
-    assert "\\x1b" in shown or "\\x9b" in shown or "\\x0" in shown or "\\x7f" in shown or "\\ud800" in shown
+    assert any(escape in shown for escape in ("\\x1b", "\\x9b", "\\x0", "\\x7f", "\\ud800", "\\u202", "\\u206"))
 
 
 @pytest.mark.parametrize("text", CONTROLS)
@@ -551,10 +553,10 @@ def test_the_console_shows_controls_and_markup_from_data_as_text(text):
 
 
 def test_json_output_escapes_what_json_leaves_raw():
-    document = {"text": "é \x1b[2J \x9b2J \x7f \ud800"}
+    document = {"text": "é \x1b[2J \x9b2J \x7f \u202e \u2066 \ud800 שלום"}
     line = json_text(document)
-    assert not ACTED_ON.search(line) and "é" in line
-    assert json.loads(line)["text"].startswith("é \x1b[2J \x9b2J \x7f")
+    assert not ACTED_ON.search(line) and "é" in line and "שלום" in line
+    assert json.loads(line)["text"].startswith("é \x1b[2J \x9b2J \x7f \u202e \u2066")
 
 
 HOSTILE = "".join(param.values[0] for param in CONTROLS[:-1])  # a lone surrogate cannot be written to a .jsonl

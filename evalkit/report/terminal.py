@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 # that write the clipboard, clear the screen, move the cursor or hide a link; CR returns over the line to forge
 # it), DEL, and the C1 controls (CSI and OSC in one byte, for terminals that take them). CR before LF only ends a
 # line, as Windows files write it. Lone surrogates (JSON's "\ud800") are no characters a terminal can be sent.
-_CONTROLS = re.compile(r"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The bidirectional embeddings, overrides and isolates make a terminal draw what follows them in another order (a
+# model named `\u202egpj.ledom` reads as `model.jpg`): shown as escapes too. Arabic and Hebrew text needs none of them.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(rf"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_BIDI}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -57,10 +60,10 @@ class SafeConsole(Console):
 
 
 def json_text(document: Any) -> str:
-    """One JSON document on one line, for `--json`: non-ASCII text kept readable, but the C1 controls and DEL
-    (which JSON leaves raw) escaped too, so piping it to a terminal runs nothing."""
+    """One JSON document on one line, for `--json`: non-ASCII text kept readable, but the C1 controls, DEL and the
+    bidirectional controls (which JSON leaves raw) escaped too, so piping it to a terminal runs and reorders nothing."""
     text = json.dumps(document, ensure_ascii=False)
-    return re.sub(r"[\x7f-\x9f\ud800-\udfff]", lambda match: f"\\u{ord(match.group()):04x}", text)
+    return re.sub(rf"[\x7f-\x9f\ud800-\udfff{_BIDI}]", lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def pct(value: float | None) -> str:
