@@ -11,7 +11,7 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -25,6 +25,7 @@ from evalkit.verify.verifier import DEFAULT_TIMEOUT_S, RULE_SETS
 
 if TYPE_CHECKING:
     from evalkit.data.datasets import DataLocations
+    from evalkit.importers.run import SkippedRun
 
 app = typer.Typer(
     help="Evaluate math-reasoning language models: sample, verify, score, compare.",
@@ -247,7 +248,16 @@ def import_command(
             "links_not_followed": [str(p) for p in summary.outside],
         }
         sys.stdout.write(json_text(document) + "\n")
+        if not summary.results:
+            sys.exit(2)  # nothing imported: a script must not read it as done (the reasons are in the document)
         return
+    if not summary.results:
+        _say_not_imported(summary.skipped_runs)
+        left_out = len(summary.skipped_runs)
+        raise EvalkitError(
+            f"nothing was imported: {'the' if left_out == 1 else 'all'} {left_out} output"
+            f"{'' if left_out == 1 else 's'} found {'was' if left_out == 1 else 'were'} left out, for the reasons above"
+        )
     out.print(terminal.import_table(summary.results, data.name))
     for result in summary.results:
         for finding in result.run.findings:
@@ -259,10 +269,7 @@ def import_command(
         out.print(table)
     else:
         out.print("evalkit's verdicts agree with the sources' own on every sample they judged")
-    for skipped in summary.skipped_runs:
-        # A file that could not be read names itself in its reason.
-        what = f"{skipped.path} ({skipped.model}): " if skipped.model else ""
-        err.print(f"[yellow]not imported:[/yellow] {escape(what + skipped.reason)}", highlight=False, markup=True)
+    _say_not_imported(summary.skipped_runs)
     if summary.outside:
         shown = ", ".join(str(p) for p in summary.outside[:5])
         more = f" and {len(summary.outside) - 5} more" if len(summary.outside) > 5 else ""
@@ -281,6 +288,13 @@ def import_command(
     written = [d for d in summary.run_dirs if d is not None]
     if written:
         out.print(f"{len(written)} imported runs written under {output_dir}")
+
+
+def _say_not_imported(skipped_runs: Sequence[SkippedRun]) -> None:
+    for skipped in skipped_runs:
+        # A file that could not be read names itself in its reason.
+        what = f"{skipped.path} ({skipped.model}): " if skipped.model else ""
+        err.print(f"[yellow]not imported:[/yellow] {escape(what + skipped.reason)}", highlight=False, markup=True)
 
 
 @app.command("show")

@@ -157,6 +157,24 @@ def test_a_damaged_compressed_file_is_one_line(name, data, aime24, tmp_path):
     one_line(exc, str(path))
 
 
+def test_a_folder_whose_every_output_is_refused_is_an_error_not_a_success(data_env, tmp_path, capsys):
+    folder = tmp_path / "downloaded"
+    folder.mkdir()
+    (folder / "cut.jsonl.gz").write_bytes(_gzip(FIRST_LINE * 50)[:-30])
+    (folder / "noise.jsonl.gz").write_bytes(b"\x1f\x8b" + b"\xff" * 40)
+    code, out, err = _invoke(["import", str(folder), "--output-dir", str(tmp_path / "runs")], capsys)
+    assert code == 2 and "imported runs written" not in out, (out, err)
+    assert err.count("not imported:") == 2 and str(folder / "cut.jsonl.gz") in err
+    assert "error: nothing was imported: all 2 outputs found were left out, for the reasons above" in err
+    assert not (tmp_path / "runs").exists()
+    code, out, _ = _invoke(["import", str(folder), "--json", "--dry-run"], capsys)
+    assert code == 2 and json.loads(out)["runs"] == [] and len(json.loads(out)["not_imported"]) == 2
+    # One good file beside them: the import succeeds and says what it left out.
+    write_jsonl(folder / "good.jsonl", greedy_rows())
+    code, out, err = _invoke(["import", str(folder), "--dry-run"], capsys)
+    assert code == 0 and err.count("not imported:") == 2 and "nothing was imported" not in err
+
+
 def test_the_cap_is_far_above_the_largest_real_output(aime24):
     # The cap must never refuse a real file: 64 samples of the longest published response on each of 30 problems.
     assert len(LONGEST) > 160_000
