@@ -136,6 +136,21 @@ def test_written_at_is_the_newest_weight_file_in_utc(tmp_path):
     assert found.written_at == "2023-11-14T22:13:20Z"
 
 
+def test_the_newest_change_is_the_newest_file_anywhere_below_not_the_folders_own_time(tmp_path):
+    folder = trainer_step(tmp_path, 5, shards=2)
+    for path in [folder, *folder.rglob("*")]:
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    os.utime(folder / "model-00001-of-00002.safetensors", (1_700_000_500, 1_700_000_500))  # rewritten in place
+    assert ckpt.newest_change(folder) == 1_700_000_500
+
+
+def test_a_folder_given_twice_is_one_checkpoint_and_the_rest_of_its_source_is_still_read(tmp_path):
+    for step in (10, 20):
+        trainer_step(tmp_path / "run", step)
+    found = ckpt.discover([str(tmp_path / "run" / "checkpoint-10"), str(tmp_path / "run")])
+    assert [c.step for c in found] == [10, 20]
+
+
 def test_a_checkpoint_deleted_while_discovery_reads_it_is_left_out(tmp_path, monkeypatch):
     trainer_step(tmp_path, 5)
     trainer_step(tmp_path, 10)
@@ -169,6 +184,19 @@ def test_a_checkpoint_deleted_while_discovery_reads_it_is_left_out(tmp_path, mon
 def test_steps_are_chosen_by_multiple_range_and_latest_in_step_order(every, steps, latest, expected):
     selection = ckpt.StepSelection.parse(every, steps, latest)
     assert selection.choose([100, 50, 10, 40, 30, 20, 20]) == expected
+
+
+@pytest.mark.parametrize(
+    "every,steps,latest,said",
+    [
+        (None, None, None, "every step"),
+        (100, "200:", 3, "multiples of 100, steps 200:, the latest 3"),
+        (None, ":400", None, "steps :400"),
+        (None, "100:400", None, "steps 100:400"),
+    ],
+)
+def test_a_selection_says_what_it_chooses(every, steps, latest, said):
+    assert ckpt.StepSelection.parse(every, steps, latest).describe() == said
 
 
 @pytest.mark.parametrize(
@@ -239,12 +267,17 @@ def test_verl_shards_are_merged_with_verls_own_merger_when_verl_is_installed(tmp
     assert ckpt.has_weights(target) and ckpt.incomplete_weights(target) is None
     assert "merged" in (tmp_path / "sweep" / "merge.log").read_text()
     assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+    # merged before (a resumed sweep): taken as it is, the merger not run again
+    log_size = (tmp_path / "sweep" / "merge.log").stat().st_size
+    assert ckpt.merge_sharded(found, target, tmp_path / "sweep" / "merge.log") == merged
+    assert (tmp_path / "sweep" / "merge.log").stat().st_size == log_size
     # a merger that fails leaves no folder that looks merged, and says where its output is
     (actor / "model_world_size_2_rank_0.pt").unlink()
     (actor / "model_world_size_2_rank_1.pt").unlink()
     with pytest.raises(EvalkitError, match="verl's model merger failed .* its output is in"):
         ckpt.merge_sharded(found, tmp_path / "sweep" / "merged" / "other", tmp_path / "sweep" / "merge.log")
     assert not (tmp_path / "sweep" / "merged" / "other").exists()
+    assert "AssertionError: no shards" in (tmp_path / "sweep" / "merge.log").read_text()  # its errors too
     ckpt.merger_problem.cache_clear()
 
 

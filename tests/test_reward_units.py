@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
 from evalkit.errors import EvalkitError
-from evalkit.reward.scoring import EXTRA_KEYS, RewardConfig, batch_summary, gold_text, score
+from evalkit.reward import scoring
+from evalkit.reward.scoring import (
+    EXTRA_KEYS,
+    RewardConfig,
+    RewardOutcome,
+    RewardTotals,
+    batch_summary,
+    gold_text,
+    score,
+)
 from evalkit.reward.text import completion_text, response_of_query, strip_edge_tokens
 from evalkit.verify import DEFAULT_TIMEOUT_S
 
@@ -69,6 +80,8 @@ def test_a_misspelt_setting_is_refused_not_ignored(typo, meant):
         (2.5, "2.5"),
         (np.int64(33), "33"),
         (np.float64(33.0), "33"),
+        (np.float32(33.0), "33"),  # no subclass of float: read through .item()
+        (np.bool_(True), None),
         (b"\\frac{1}{2}", "\\frac{1}{2}"),
         (None, None),
         ("", None),
@@ -171,6 +184,52 @@ def test_every_outcome_reports_the_same_keys_and_its_kind():
         "evalkit reward (math): 1 timeout, 0 error, 1 without gold in a batch of 7 (each scored 0)"
     )
     assert batch_summary(config, outcomes[:4]) is None
+
+
+@pytest.mark.parametrize(
+    "outcome, said",
+    [
+        (RewardOutcome(0.0, False, "5", timed_out=True), "1 timeout, 0 error, 0 without gold"),
+        (RewardOutcome(0.0, False, "5", failed=True), "0 timeout, 1 error, 0 without gold"),
+        (RewardOutcome(0.0, False, None, no_gold=True), "0 timeout, 0 error, 1 without gold"),
+    ],
+)
+def test_a_batch_with_any_check_not_made_is_summed_up(outcome, said):
+    right = RewardOutcome(1.0, True, "5")
+    assert batch_summary(RewardConfig(), [right, outcome]) == (
+        f"evalkit reward (math): {said} in a batch of 2 (each scored 0)"
+    )
+
+
+def test_the_running_totals_warn_at_once_then_at_most_once_a_minute(monkeypatch, caplog):
+    clock = [1000.0]
+    monkeypatch.setattr(scoring.time, "monotonic", lambda: clock[0])
+    totals, config = RewardTotals(), RewardConfig()
+    timeout = RewardOutcome(0.0, False, "5", timed_out=True)
+    with caplog.at_level(logging.WARNING, logger=scoring.logger.name):
+        totals.add(config, [RewardOutcome(1.0, True, "5")] * 3)
+        assert caplog.messages == []  # nothing to report
+        totals.add(config, [timeout])
+        assert caplog.messages == [
+            "evalkit reward (math): of 4 checks in this process so far, 1 ran out of their 5 s CPU bound; each scored"
+            " 0 (reported as timeout / error / no_gold, never as a wrong answer)"
+        ]
+        clock[0] += scoring.LOG_EVERY_S - 1
+        totals.add(config, [timeout])
+        assert len(caplog.messages) == 1  # within the minute: counted, not said again yet
+        clock[0] += 1
+        totals.add(config, [RewardOutcome(1.0, True, "5")])
+        assert len(caplog.messages) == 2 and "of 6 checks in this process so far, 2 ran out" in caplog.messages[-1]
+        clock[0] += 10 * scoring.LOG_EVERY_S
+        totals.add(config, [RewardOutcome(1.0, True, "5")])
+        assert len(caplog.messages) == 2  # nothing new since
+    assert totals.snapshot() == {"math": {"checks": 7, "correct": 5, "timeouts": 2, "errors": 0, "no_gold": 0}}
+
+
+def test_a_reward_reads_the_whole_response_not_only_its_explicit_markers():
+    # A response is never taken for one cut off at its token limit: a concluding sentence earns too.
+    [outcome] = score(RewardConfig(), ["Adding them up, the answer is 5"], ["5"])
+    assert outcome.correct and outcome.reward == 1.0
 
 
 def test_dapos_scale_gives_minus_one_to_wrong_answers_timeouts_and_missing_golds():
