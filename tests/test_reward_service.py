@@ -15,6 +15,8 @@ from evalkit.reward import service as service_module
 from evalkit.reward.scoring import RewardConfig, score, score_async
 from evalkit.reward.service import VerifierService, close_services, shared_service
 from evalkit.verify import Verifier, check_many
+from evalkit.verify import verifier as verifier_module
+from evalkit.verify.pool import BoundedPool
 
 # Symbolic golds, so that the worker processes decide (AIME's integers are decided in the calling process).
 CHECKS = [(f"so the answer is $\\boxed{{\\sqrt{{{k * k}}}}}$", str(k + (k % 3 == 0)), False) for k in range(2, 42)]
@@ -37,6 +39,32 @@ def test_checks_from_many_threads_at_once_get_the_verifiers_own_verdicts():
     for start, verdicts in enumerate(slices):
         assert verdicts == expected[start : start + 8]
     assert sum(v.correct for v in expected) == len([k for k in range(2, 42) if k % 3])
+
+
+def test_a_requests_checks_go_out_to_the_workers_while_the_rest_of_it_is_read(monkeypatch):
+    service = VerifierService("math", 5.0, workers=1)
+    try:
+        service.check_many(CHECKS[:1])  # the worker is up
+        events: list[str] = []
+        real_first_pass, real_poll = verifier_module.first_pass, BoundedPool.poll
+
+        def first_pass(*args):
+            events.append("read")
+            return real_first_pass(*args)
+
+        def poll(self, timeout):
+            events.append(f"poll {timeout}")
+            return real_poll(self, timeout)
+
+        monkeypatch.setattr(verifier_module, "first_pass", first_pass)
+        monkeypatch.setattr(BoundedPool, "poll", poll)
+        integers = [(f"so \\boxed{{{k}}}", str(k), False) for k in range(20)]  # decided without a worker
+        verdicts = service.check_many([CHECKS[2], *integers])  # sqrt(16) against 4
+    finally:
+        service.close()
+    assert verdicts[0].correct and all(v.correct for v in verdicts[1:])
+    # The symbolic check went to the worker as soon as it was read, before the 20 answers after it were.
+    assert events[:2] == ["read", "poll 0"]
 
 
 def test_a_check_past_its_bound_does_not_hold_up_the_calls_of_other_threads():

@@ -140,6 +140,7 @@ class VerifierService:
             verdict = self._verifier.submit((request_id, index), response, gold, truncated)
             if verdict is not None:
                 request.verdicts[index] = verdict
+            self._verifier.hand_out()  # the workers check while the rest of the request is read
         self._finish_if_done(request_id, request, open_requests)
 
     @staticmethod

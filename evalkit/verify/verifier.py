@@ -123,17 +123,29 @@ class Verifier:
         """Verdicts of submitted checks that are done, waiting up to `timeout` seconds for one (None: until one
         is done, or at once when none is pending)."""
         if not self._ready and self._waiting:
-            for task, outcome in self._pool_for_symbolic().poll(timeout):
-                first, keys = self._waiting.pop(task)
-                payload = (first.gold, first.prediction)
-                self._in_flight.pop(payload, None)
-                self._cache[payload] = outcome
-                if len(self._cache) > RESULT_CACHE_SIZE:
-                    self._cache.popitem(last=False)
-                self.max_symbolic_seconds = max(self.max_symbolic_seconds, outcome.seconds)
-                self._ready.extend((key, self._verdict(first, outcome)) for key in keys)
+            self._take(self._pool_for_symbolic().poll(timeout))
         ready, self._ready = self._ready, []
         return ready
+
+    def hand_out(self) -> None:
+        """Send queued checks to the workers and take in finished ones (for `collect`), without waiting.
+
+        A caller submitting a long batch calls this between submits, so that the workers check while it reads the
+        rest, instead of after. It does nothing while the first worker is still starting (a poll would wait for it).
+        """
+        if self._waiting and not self._pool_for_symbolic().starting:
+            self._take(self._pool_for_symbolic().poll(0))
+
+    def _take(self, outcomes: list[tuple[int, TaskOutcome]]) -> None:
+        for task, outcome in outcomes:
+            first, keys = self._waiting.pop(task)
+            payload = (first.gold, first.prediction)
+            self._in_flight.pop(payload, None)
+            self._cache[payload] = outcome
+            if len(self._cache) > RESULT_CACHE_SIZE:
+                self._cache.popitem(last=False)
+            self.max_symbolic_seconds = max(self.max_symbolic_seconds, outcome.seconds)
+            self._ready.extend((key, self._verdict(first, outcome)) for key in keys)
 
     @staticmethod
     def _verdict(first: Pending, outcome: TaskOutcome) -> Verdict:
@@ -165,15 +177,6 @@ class Verifier:
         # A tag of this call's own, so that checks another caller streamed through this Verifier stay theirs.
         batch = object()
         verdicts: dict[int, Verdict] = {}
-        others: list[tuple[Hashable, Verdict]] = []
-
-        def take(collected: list[tuple[Hashable, Verdict]]) -> None:
-            for tagged, verdict in collected:
-                if isinstance(tagged, tuple) and len(tagged) == 2 and tagged[0] is batch:
-                    verdicts[tagged[1]] = verdict
-                else:
-                    others.append((tagged, verdict))
-
         distinct = 0
         for index, key in enumerate(keys):
             if first[index] != index:
@@ -182,12 +185,14 @@ class Verifier:
             immediate = self.submit((batch, index), *key)
             if immediate is not None:
                 verdicts[index] = immediate
-            if self._waiting and not self._pool_for_symbolic().starting:
-                # Queued checks go out to the workers (and finished ones come back) while the rest of the batch is
-                # read, not after it; never waiting, so never while the first worker is still starting.
-                take(self.collect(0))
+            self.hand_out()
+        others: list[tuple[Hashable, Verdict]] = []
         while len(verdicts) < distinct:
-            take(self.collect(None))
+            for tagged, verdict in self.collect(None):
+                if isinstance(tagged, tuple) and len(tagged) == 2 and tagged[0] is batch:
+                    verdicts[tagged[1]] = verdict
+                else:
+                    others.append((tagged, verdict))
         self._ready.extend(others)
         return [verdicts[first[index]] for index in range(len(keys))]
 
