@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 # line, as Windows files write it. Lone surrogates (JSON's "\ud800") are no characters a terminal can be sent.
 # The bidirectional embeddings, overrides and isolates make a terminal draw what follows them in another order (a
 # model named `\u202egpj.ledom` reads as `model.jpg`): shown as escapes too. Arabic and Hebrew text needs none of them.
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-_CONTROLS = re.compile(rf"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_BIDI}]")
+# JSON escapes the C0 controls itself and leaves the rest raw.
+_LEFT_RAW_BY_JSON = r"\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(rf"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f{_LEFT_RAW_BY_JSON}]")
+_RAW_IN_JSON = re.compile(f"[{_LEFT_RAW_BY_JSON}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -63,7 +65,7 @@ def json_text(document: Any) -> str:
     """One JSON document on one line, for `--json`: non-ASCII text kept readable, but the C1 controls, DEL and the
     bidirectional controls (which JSON leaves raw) escaped too, so piping it to a terminal runs and reorders nothing."""
     text = json.dumps(document, ensure_ascii=False)
-    return re.sub(rf"[\x7f-\x9f\ud800-\udfff{_BIDI}]", lambda match: f"\\u{ord(match.group()):04x}", text)
+    return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def pct(value: float | None) -> str:
