@@ -48,8 +48,6 @@ def response_of_query(query: str, prompt: str | None) -> tuple[str, bool]:
     """
     if not prompt:
         return strip_edge_tokens(query), True
-    if query.startswith(prompt):
-        return strip_edge_tokens(query[len(prompt) :]), True
     at = query.find(prompt)
     if at != -1:
         return strip_edge_tokens(query[at + len(prompt) :]), True
